@@ -1,0 +1,1 @@
+"""The drill engine: plan, guards, runner, journal, undo and recovery."""
