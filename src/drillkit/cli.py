@@ -171,10 +171,10 @@ def show(state: _State, name: str, output: str) -> None:
         return
     import yaml
 
-    from drillkit.terminal import console, print_drill
+    from drillkit.plain_output import print_drill
 
     text = yaml.safe_dump(drill.resolved, sort_keys=False, allow_unicode=True, width=100)
-    print_drill(console(), drill, text)
+    print_drill(drill, text)
 
 
 @cli.command()
@@ -186,12 +186,12 @@ def validate(state: _State, paths: tuple[Path, ...]) -> None:
     With no PATHS, checks the whole repository. A drill whose content changed
     while its version did not fails here: bump the version, then `drill lock`.
     """
+    from drillkit.plain_output import print_validation
     from drillkit.spec.validate import validate as run_validation
-    from drillkit.terminal import console, print_validation
 
     repo = state.repository()
     report = run_validation(repo, list(paths))
-    print_validation(console(), console(stderr=True), report)
+    print_validation(report)
     if not report.files:
         click.echo("error: no drill repository files found in the given paths", err=True)
         sys.exit(EXIT_USAGE)
@@ -210,12 +210,12 @@ def lock(state: _State, check: bool) -> None:
     Released versions are immutable: a drill whose content changed under a
     version already in the lock is refused; bump its version instead.
     """
+    from drillkit.plain_output import print_lock
     from drillkit.spec.validate import lock_repository
-    from drillkit.terminal import console, print_lock
 
     repo = state.repository()
     result = lock_repository(repo, check_only=check)
-    print_lock(console(), result, repo.display(repo.lock_path))
+    print_lock(result, repo.display(repo.lock_path))
 
 
 @cli.command()
@@ -278,17 +278,55 @@ def _plan(state: _State, name: str, target_name: str) -> Any:
 )
 @click.pass_obj
 def plan(state: _State, name: str, target_name: str) -> None:
-    """Show exactly what a run of NAME on a target would do. Changes nothing."""
-    from drillkit.terminal import console, print_plan
+    """Show exactly what a run of NAME on a target would do. Changes nothing.
+
+    Lists the guards, the samplers and every step in order; when the target's
+    provider is available, also the objects each fault and restore will touch
+    (the blast radius), checked against spec.safety.blastRadius.
+    """
+    from drillkit.engine.support import blast_radius_violations, check_support, step_impacts
+    from drillkit.errors import NotImplementedYet
+    from drillkit.providers.registry import PROVIDERS
+    from drillkit.terminal import console, print_impacts, print_plan
 
     planned = _plan(state, name, target_name)
     out = console()
     print_plan(out, planned)
-    out.print(
-        f"Blast radius: provider `{planned.target.provider}` is not available yet, so the "
-        "exact objects each step touches cannot be listed.",
-        markup=False,
-    )
+    try:
+        provider_cls = PROVIDERS.get(planned.target.provider)
+    except NotImplementedYet:
+        out.print(
+            f"Blast radius: provider `{planned.target.provider}` is not available yet, so "
+            "the exact objects each step touches cannot be listed.",
+            markup=False,
+        )
+        return
+    provider = provider_cls(target_name, planned.target)
+    provider.open()
+    try:
+        check_support(planned, provider)
+        impacts = step_impacts(planned, provider)
+    finally:
+        provider.close()
+    print_impacts(out, impacts, blast_radius_violations(planned, impacts))
+
+
+def _output_dir(state: _State, output: Path | None) -> Path:
+    if output is not None:
+        return output
+    if os.environ.get("DRILLKIT_OUTPUT"):
+        return Path(os.environ["DRILLKIT_OUTPUT"])
+    return Path(state.repository().root) / "reports"
+
+
+def _progress(title: str) -> Any:
+    if sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb":
+        from drillkit.live_view import LiveProgress
+
+        return LiveProgress(title)
+    from drillkit.engine.progress import PlainProgress
+
+    return PlainProgress(sys.stdout, interactive=sys.stdin.isatty())
 
 
 @cli.command()
@@ -301,25 +339,119 @@ def plan(state: _State, name: str, target_name: str) -> None:
     show_default=True,
     help="Target from the registry.",
 )
-@click.option("--yes", is_flag=True, help="Confirm a run against a prod-tier target.")
-@click.option("--dry-run", is_flag=True, help="Guards, plan and baseline probes only.")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Confirm a run against a prod-tier target (and any "
+    "checkpoint that asks) without a prompt.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Guards, plan, lock and baseline probes only; changes nothing."
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Evidence folder. Default: $DRILLKIT_OUTPUT, else reports/ in the repository.",
+)
 @click.pass_obj
-def run(state: _State, name: str, target_name: str, yes: bool, dry_run: bool) -> None:
-    """Run drill NAME against a target (default: the built-in sandbox)."""
-    from drillkit.errors import NotImplementedYet, UserInputError
+def run(
+    state: _State, name: str, target_name: str, yes: bool, dry_run: bool, output: Path | None
+) -> None:
+    """Run drill NAME against a target (default: the built-in sandbox).
 
+    \b
+    Phases: preflight, guards, lock, baseline, samplers, steps, verify, undo,
+    unlock, measure. Every fault's undo is journaled before the fault is
+    applied; Ctrl-C, SIGTERM, a stop condition, a step timeout or an error all
+    end in undoing every applied fault. After a crash (kill -9, power loss),
+    `drill recover` undoes what the journal says is still applied.
+    \b
+    Exit codes: 0 passed, 1 failed or aborted, 2 bad input or refused by a guard.
+    """
+    from drillkit.engine.runner import Runner, RunOptions
+    from drillkit.errors import GuardRefused, VersionError
+    from drillkit.providers.registry import PROVIDERS
+    from drillkit.terminal import console, print_summary
+
+    repo = state.repository()
     planned = _plan(state, name, target_name)
-    blocked = planned.blocked_by
-    if blocked:
-        raise UserInputError(
-            f"refused: {blocked[0].detail}",
+    drill = planned.drill
+    why = repo.read_lock().check(drill.name, drill.version, drill.digest)
+    if why is not None and ("changed but its version" in why or planned.target.tier == "prod"):
+        raise VersionError(
+            f"refused: {why}",
+            fix="bump metadata.version and run `drill lock`; prod targets run only locked versions",
+        )
+    if planned.blocked_by:
+        raise GuardRefused(
+            f"refused: {planned.blocked_by[0].detail}",
             fix="wait until the freeze window ends, or pick another target",
         )
-    raise NotImplementedYet(
-        f"`drill run` is not implemented yet: the drill engine and the {planned.target.provider}"
-        f" provider land in a later release ({name} on {target_name} validated and planned fine)",
-        fix=f"`drill plan {name} --target {target_name}` shows what the run will do",
+    provider = PROVIDERS.get(planned.target.provider)(target_name, planned.target)
+    options = RunOptions(output_dir=_output_dir(state, output), yes=yes, dry_run=dry_run)
+    runner = Runner(
+        planned, provider, options, _progress(f"{drill.name} {drill.version} on {target_name}")
     )
+    result = runner.run()
+    print_summary(console(), result, repo.display(result.run_dir))
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("run_ref", metavar="[RUN]", required=False)
+@click.option(
+    "--target",
+    "-t",
+    "target_name",
+    default=None,
+    help="Recover the newest unfinished run on this target.",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the run folders are. Default: $DRILLKIT_OUTPUT, else reports/.",
+)
+@click.pass_obj
+def recover(
+    state: _State, run_ref: str | None, target_name: str | None, output: Path | None
+) -> None:
+    """Undo what a crashed run left applied, from its journal. Safe to run twice.
+
+    RUN is a run id (looked up under the output folder) or a run folder path.
+    """
+    from drillkit.engine.progress import PlainProgress
+    from drillkit.engine.recovery import find_run, newest_unfinished
+    from drillkit.engine.recovery import recover as recover_run
+    from drillkit.errors import UserInputError
+    from drillkit.providers.registry import PROVIDERS
+
+    if (run_ref is None) == (target_name is None):
+        raise UserInputError(
+            "give either a RUN or --target, not both or neither",
+            fix="`drill recover RUN_ID` or `drill recover --target sandbox`",
+        )
+    if run_ref is not None and Path(run_ref).is_dir():
+        run_dir = Path(run_ref)
+    else:
+        folder = _output_dir(state, output)
+        run_dir = (
+            find_run(folder, run_ref)
+            if run_ref is not None
+            else newest_unfinished(folder, str(target_name))
+        )
+    click.echo(f"recovering {run_dir}")
+    result = recover_run(run_dir, PROVIDERS, PlainProgress(sys.stdout))
+    if result.failed:
+        click.echo(
+            f"error: {len(result.failed)} fault(s) could not be undone: "
+            f"{', '.join(result.failed)}; fix the cause and run `drill recover` again",
+            err=True,
+        )
+    else:
+        click.echo(f"recovered: {len(result.reverted)} fault(s) undone")
+    sys.exit(result.exit_code)
 
 
 def main() -> None:

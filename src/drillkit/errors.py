@@ -130,3 +130,43 @@ class RepositoryNotFound(UserInputError):
 
 class NotImplementedYet(DrillError):
     """A command or provider part that a later release delivers."""
+
+
+class GuardRefused(UserInputError):
+    """A safety guard refused the run before anything was changed."""
+
+
+class StepFailed(DrillError):
+    """A fault, restore or probe step did not do what it promised."""
+
+    def __init__(self, message: str, *, step: str, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.step = step
+
+
+class FaultFailed(StepFailed):
+    """Injecting a fault failed; whatever part of it was applied is undone."""
+
+
+class RestoreFailed(StepFailed):
+    """A restore action failed or did not finish in time."""
+
+
+class ProbeFailed(StepFailed):
+    """A probe measured a failure."""
+
+
+class StepTimeout(StepFailed):
+    """A step ran past its timeout or the run's deadline."""
+
+
+class RunAborted(DrillError):
+    """The run stopped early (signal, stop condition, deadline); faults were undone."""
+
+
+class TransientError(DrillError):
+    """A platform call failed in a way worth retrying (throttling, 5xx, reset)."""
+
+
+class PermanentError(DrillError):
+    """A platform call failed in a way retrying cannot fix."""

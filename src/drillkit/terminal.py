@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from drillkit.plain_output import short_digest
 from drillkit.spec.describe import describe_objectives
 from drillkit.spec.duration import format_duration
 
 if TYPE_CHECKING:
     from drillkit.engine.plan import Plan
+    from drillkit.engine.runner import RunResult
+    from drillkit.engine.support import StepImpact
     from drillkit.spec.resolve import ResolvedDrill
     from drillkit.spec.targets import Target
-    from drillkit.spec.validate import LockResult, ValidationReport
 
 
 def console(stderr: bool = False) -> Console:
@@ -29,11 +31,6 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 200
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
-
-
-def short_digest(digest: str) -> str:
-    """``sha256:`` and the first 12 hex digits: enough to tell versions apart on screen."""
-    return digest[:19]
 
 
 def drill_table(drills: Sequence[ResolvedDrill]) -> Table:
@@ -69,42 +66,6 @@ def target_table(targets: dict[str, Target]) -> Table:
             ", ".join(w.name for w in target.freeze_windows) or "-",
         )
     return table
-
-
-def print_validation(out: Console, err: Console, report: ValidationReport) -> None:
-    for result in report.files:
-        if result.ok:
-            detail = " ".join(x for x in (result.kind, result.name, result.version) if x)
-            digest = f"  {short_digest(result.digest)}" if result.digest else ""
-            out.print(f"ok      {result.path}  {detail}{digest}")
-        else:
-            out.print(f"FAILED  {result.path}")
-    for problem in report.problems:
-        err.print(f"error: {problem.render()}", markup=False)
-    failed = sum(1 for f in report.files if not f.ok)
-    summary = (
-        f"{len(report.files)} files valid"
-        if report.ok
-        else f"{failed} of {len(report.files)} files invalid, {len(report.problems)} problems"
-    )
-    out.print(summary)
-
-
-def print_lock(out: Console, result: LockResult, lock_path: str) -> None:
-    for name, version, digest in result.added:
-        out.print(f"locked  {name} {version}  {digest}")
-    for name, version in result.unchanged:
-        out.print(f"same    {name} {version}")
-    out.print(f"{len(result.added)} new version(s) recorded in {lock_path}")
-
-
-def print_drill(out: Console, drill: ResolvedDrill, text: str) -> None:
-    out.print(f"# {drill.name} {drill.version}  {drill.digest}", markup=False)
-    out.print(
-        f"# source: {drill.source.display}; references: {', '.join(drill.references) or 'none'}",
-        markup=False,
-    )
-    out.print(text, markup=False, end="")
 
 
 def print_plan(out: Console, plan: Plan) -> None:
@@ -146,3 +107,65 @@ def print_plan(out: Console, plan: Plan) -> None:
         )
         for letter, action in zip("abcdefghijklmnopqrstuvwxyz", step.actions, strict=False):
             out.print(f"        {letter}. {action.name}: {action.summary}", markup=False)
+
+
+def print_impacts(out: Console, impacts: Sequence[StepImpact], violations: Sequence[str]) -> None:
+    """The blast radius: every object each step will touch, as the provider sees it now."""
+    out.print("Blast radius (what each step touches now):")
+    any_touched = False
+    for item in impacts:
+        for impact in item.impacts:
+            for touched in impact.touched:
+                any_touched = True
+                action = f" ({touched.action})" if touched.action else ""
+                out.print(
+                    f"  {item.step.name}: {touched.kind} {touched.name}{action}", markup=False
+                )
+            for note in impact.notes:
+                out.print(f"  {item.step.name}: note: {note}", markup=False)
+    if not any_touched:
+        out.print("  nothing: no step changes the target")
+    for violation in violations:
+        out.print(f"  STOP {violation}", markup=False)
+
+
+def print_summary(out: Console, result: RunResult, run_dir: str) -> None:
+    """The end of a run: verdict, steps, objectives, undo, and where the evidence is."""
+    summary = result.summary
+    out.print("")
+    out.print(f"Run {result.run_id}", markup=False)
+    for step in summary.steps:
+        detail = f"  {step.detail}" if step.detail else ""
+        out.print(
+            f"  {step.status:<8} {step.kind:<10} {step.name} ({step.seconds:.2f}s){detail}",
+            markup=False,
+        )
+    for objective in summary.objectives:
+        state = {True: "met", False: "NOT MET", None: "not measured"}[objective.met]
+        out.print(
+            f"  objective {objective.name}: target {objective.target}, measured "
+            f"{objective.measured}: {state}",
+            markup=False,
+        )
+    if summary.rto_seconds is not None and summary.sampling_interval_seconds is not None:
+        out.print(
+            f"  RTO {summary.rto_seconds:.2f}s (sampling every "
+            f"{summary.sampling_interval_seconds * 1000:.0f} ms, {summary.samples} samples, "
+            f"availability {100 * (summary.availability or 0):.1f}%)",
+            markup=False,
+        )
+    if summary.faults_applied:
+        out.print(
+            f"  faults applied {len(summary.faults_applied)}, undone "
+            f"{len(summary.faults_reverted)}, left applied {len(summary.faults_left)}"
+            + (f": {', '.join(summary.faults_left)}" if summary.faults_left else ""),
+            markup=False,
+        )
+    if summary.retries:
+        out.print(f"  retries absorbed: {summary.retries}")
+    for error in summary.errors:
+        out.print(f"  error: {error}", markup=False)
+    out.print(f"Journal: {run_dir}/journal.jsonl", markup=False)
+    out.print(f"Verdict: {summary.verdict.upper()}", markup=False)
+    if summary.faults_left:
+        out.print(f"Faults are still applied: run `drill recover {result.run_id}`", markup=False)

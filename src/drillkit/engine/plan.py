@@ -85,7 +85,7 @@ def make_plan(
             fix=f"pick one of those targets, or add `{target_name}` to spec.targets in "
             f"{drill.source.display} (a new drill version)",
         )
-    missing = missing_variables(drill.resolved, target.variables)
+    missing = missing_variables(drill.bindable_data(), target.variables)
     if missing:
         raise UserInputError(
             f"drill {drill.name} uses {', '.join('${' + m + '}' for m in missing)}, which target "

@@ -28,12 +28,11 @@ class SpecModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=False,
-        use_attribute_docstrings=True,
     )
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             f"expected a name of lowercase letters, digits and '-' (at most 63, "
             f"like `restore-orders`), found {value!r}"
@@ -42,7 +41,7 @@ def _check_name(value: str) -> str:
 
 
 def _check_label_key(value: str) -> str:
-    if not _LABEL_KEY.match(value):
+    if not _LABEL_KEY.fullmatch(value):
         raise ValueError(f"expected a label key like `app` or `example.com/tier`, found {value!r}")
     return value
 

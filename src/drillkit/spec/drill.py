@@ -133,7 +133,7 @@ class DrillSpec(SpecModel):
     @classmethod
     def _target_patterns(cls, value: list[str]) -> list[str]:
         for item in value:
-            if not _TARGET_PATTERN.match(item):
+            if not _TARGET_PATTERN.fullmatch(item):
                 raise ValueError(
                     f"expected a target name or pattern like `sandbox` or `prod-*`, found {item!r}"
                 )

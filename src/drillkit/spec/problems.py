@@ -45,12 +45,35 @@ def _most_specific(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     return kept or errors
 
 
-def _data_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
-    """Map a pydantic location onto the raw data, skipping union tags."""
+def _data_path(
+    data: Any, loc: tuple[int | str, ...], model: type[BaseModel] | None = None
+) -> Path_:
+    """Map a pydantic location onto the raw data, skipping union tags.
+
+    With ``model`` the annotations say which parts are union tags (a step's
+    ``fault``, a probe's ``inline`` and ``http``); the guesses below are kept
+    for locations the annotations do not reach (free-form mappings).
+    """
     path: list[str | int] = []
     current = data
+    annotation: Any = model
     for index, part in enumerate(loc):
-        if index + 1 < len(loc) and loc[index + 1] == part and isinstance(part, str):
+        if annotation is not None and _is_tagged_union(annotation):
+            annotation = _step_into(annotation, part)
+            continue  # a union tag: not a key of the user's data
+        if annotation is not None:
+            annotation = _step_into(_without_none(annotation), part)
+            if annotation is not None:
+                if isinstance(current, dict) and part in current:
+                    current = current[part]
+                elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+                    current = current[part]
+                else:
+                    current = None
+                path.append(part)
+                continue
+        following = loc[index + 1] if index + 1 < len(loc) else None
+        if following == part and isinstance(part, str):
             continue  # a union tag named like the field that follows it
         if isinstance(current, dict) and isinstance(part, str) and part in current:
             current = current[part]
@@ -58,17 +81,53 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             current = current[part]
             path.append(part)
-        elif isinstance(current, dict) and isinstance(part, str):
-            continue  # a union tag (``inline``, ``http``): not a key of the user's data
+        elif isinstance(part, str):
+            continue  # a union tag (``inline``, ``http``) or ``[key]``: not in the user's data
         else:
             path.append(part)
             current = None
     return tuple(path)
 
 
+def _is_tagged_union(annotation: Any) -> bool:
+    """A union of two or more types: pydantic puts the chosen member's tag in ``loc``."""
+    annotation = _unwrap(annotation)
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return False
+    return len([m for m in get_args(annotation) if m is not type(None)]) > 1
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X | None`` -> ``X`` (pydantic reports no tag for an optional field)."""
+    inner = _unwrap(annotation)
+    if get_origin(inner) in (Union, types.UnionType):
+        members = [m for m in get_args(inner) if m is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+def _missing_path(
+    data: Any, loc: tuple[int | str, ...], model: type[BaseModel] | None = None
+) -> Path_:
+    """Where a missing key belongs: its parent mapping in the data, plus the key."""
+    parent = _data_path(data, loc[:-1], model)
+    value: Any = data
+    for part in parent:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            value = None
+    if not isinstance(value, dict) and parent and isinstance(parent[-1], str):
+        parent = parent[:-1]  # the last part was a tag (``wait``), not a mapping
+    return (*parent, loc[-1])
+
+
 def _problem(detail: ErrorDetails, source: SourceDocument, model: type[BaseModel]) -> Problem:
     loc = tuple(detail["loc"])
-    where = _data_path(source.data, loc)
+    where = _data_path(source.data, loc, model)
     kind = detail["type"]
     ctx = detail.get("ctx", {}) or {}
     found = _show(detail.get("input"))
@@ -85,6 +144,7 @@ def _problem(detail: ErrorDetails, source: SourceDocument, model: type[BaseModel
             where, "unknown field", expected=expected, found=f"`{key}`", suggestion=suggestion
         )
     if kind == "missing":
+        where = _missing_path(source.data, loc, model) if loc else where
         return source.problem(
             where, "required field is missing", expected=f"`{where[-1]}`" if where else None
         )
@@ -129,7 +189,7 @@ def _problem(detail: ErrorDetails, source: SourceDocument, model: type[BaseModel
             expected=f"text matching `{ctx.get('pattern')}`",
             found=found,
         )
-    if kind in {"model_type", "dict_type"}:
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return source.problem(where, "wrong type", expected="a mapping", found=_type_name(detail))
     if kind == "list_type":
         return source.problem(where, "wrong type", expected="a list", found=_type_name(detail))

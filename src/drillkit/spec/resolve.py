@@ -75,6 +75,24 @@ class ResolvedDrill:
     def version(self) -> str:
         return self.drill.metadata.version
 
+    def bindable_data(self) -> Any:
+        """The resolved data whose ``${...}`` are target variables.
+
+        Inlined Chaos Toolkit experiments are left out: their ``${name}``
+        placeholders are Chaos Toolkit's own configuration, filled by chaoslib.
+        """
+
+        def strip(node: Any) -> Any:
+            if isinstance(node, dict):
+                if node.get("type") == "chaostoolkit" and isinstance(node.get("experiment"), dict):
+                    return {k: strip(v) for k, v in node.items() if k != "experiment"}
+                return {k: strip(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [strip(item) for item in node]
+            return node
+
+        return strip(self.resolved)
+
     def probe(self, source: ProbeRef | ProbeSpec) -> ProbeSpec:
         """The probe a step or sampler runs, with a reference followed."""
         if isinstance(source, ProbeRef):

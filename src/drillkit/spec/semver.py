@@ -37,7 +37,7 @@ class SemVer:
 
     @classmethod
     def parse(cls, text: str) -> SemVer:
-        match = _RE.match(text)
+        match = _RE.fullmatch(text)
         if not match:
             raise ValueError(f"expected a semantic version such as `1.2.0`, found {text!r}")
         pre = (

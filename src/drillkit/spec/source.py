@@ -26,6 +26,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 30
+MAX_SAFE_INT = 2**53 - 1  # RFC 8785 (and so every digest) refuses integers beyond this
 
 # The C composer is several times faster; fall back when libyaml is absent.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -106,6 +107,15 @@ class _Builder:
                 node, where, "nesting is too deep", expected=f"at most {MAX_DEPTH} levels"
             )
         self.positions.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            plain = _TAG + ("map" if isinstance(node, yaml.MappingNode) else "seq")
+            if node.tag != plain:
+                raise _Refused(
+                    node,
+                    where,
+                    f"unsupported YAML tag `{node.tag}`",
+                    expected="plain text, numbers, booleans, lists and mappings",
+                )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, where, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -116,9 +126,13 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, where: Path_, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
+        # Merge sources first: building them records their keys' positions under
+        # ``where``, and the keys written here must overwrite those, not the reverse.
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
                 merged.update(self._merge_source(value_node, where, depth))
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _Refused(
@@ -178,7 +192,16 @@ class _Builder:
                     expected=f"at most {MAX_INT_DIGITS} digits",
                     found=f"{len(digits)} digits",
                 )
-            return int(yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node))
+            number = int(yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node))
+            if abs(number) > MAX_SAFE_INT:
+                raise _Refused(
+                    node,
+                    where,
+                    "number is too large",
+                    expected="a whole number within ±(2^53 - 1), which JSON and digests keep exact",
+                    found=text,
+                )
+            return number
         if tag == _TAG + "float":
             value = float(yaml.SafeLoader.construct_yaml_float(_CONSTRUCTOR, node))
             if math.isnan(value) or math.isinf(value):
@@ -251,6 +274,7 @@ def parse_yaml(text: str, *, path: Path, display: str) -> SourceDocument:
     if "\x00" in text:
         raise InvalidDocument([Problem(display, None, None, "", "file contains a NUL character")])
     try:
+        _refuse_deep_nesting(text, display)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -293,25 +317,76 @@ def parse_yaml(text: str, *, path: Path, display: str) -> SourceDocument:
     return SourceDocument(path=path, display=display, data=data, positions=builder.positions)
 
 
+def _refuse_deep_nesting(text: str, display: str) -> None:
+    """Refuse absurd nesting from the event stream, before composing.
+
+    libyaml's composer recurses once per level on the C stack: tens of
+    thousands of ``[`` take seconds and then crash the interpreter, so the
+    depth limit must hold before ``compose`` runs, not only in the builder.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH + 1:
+                mark = event.start_mark
+                raise InvalidDocument(
+                    [
+                        Problem(
+                            display,
+                            mark.line + 1 if mark else None,
+                            mark.column + 1 if mark else None,
+                            "",
+                            "nesting is too deep",
+                            expected=f"at most {MAX_DEPTH} levels",
+                        )
+                    ]
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _parse_json(path: Path, display: str, text: str) -> SourceDocument:
     def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in pairs:
             if key in result:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key `{key}`")
             result[key] = value
         return result
 
+    def refuse_constant(name: str) -> Any:
+        raise ValueError(f"number is not finite: {name}")
+
+    def checked_int(digits: str) -> int:
+        number = int(digits) if len(digits) <= MAX_INT_DIGITS + 1 else MAX_SAFE_INT + 1
+        if abs(number) > MAX_SAFE_INT:
+            raise ValueError(f"number is too large: {digits[:MAX_INT_DIGITS]}")
+        return number
+
+    def checked_float(digits: str) -> float:
+        number = float(digits)
+        if math.isinf(number):
+            raise ValueError(f"number is not finite: {digits[:MAX_INT_DIGITS]}")
+        return number
+
     try:
-        data = json.loads(text, object_pairs_hook=refuse_duplicates)
+        data = json.loads(
+            text,
+            object_pairs_hook=refuse_duplicates,
+            parse_constant=refuse_constant,
+            parse_int=checked_int,
+            parse_float=checked_float,
+        )
     except json.JSONDecodeError as exc:
         raise InvalidDocument(
             [Problem(display, exc.lineno, exc.colno, "", f"not valid JSON: {exc.msg}")]
         ) from None
     except (ValueError, RecursionError) as exc:
         reason = "nesting is too deep" if isinstance(exc, RecursionError) else str(exc)
+        located = _locate_in_json(text, path, display, reason)
         raise InvalidDocument(
-            [Problem(display, None, None, "", f"not valid JSON: {reason}")]
+            [located or Problem(display, None, None, "", f"not valid JSON: {reason}")]
         ) from None
     # JSON parsing keeps no marks; YAML is a superset of JSON, so compose it again
     # for positions only when that is cheap and safe.
@@ -320,3 +395,14 @@ def _parse_json(path: Path, display: str, text: str) -> SourceDocument:
     except InvalidDocument:
         positions = {}
     return SourceDocument(path=path, display=display, data=data, positions=positions)
+
+
+def _locate_in_json(text: str, path: Path, display: str, reason: str) -> Problem | None:
+    """The same complaint with a line and column, found by reading the JSON as YAML."""
+    try:
+        parse_yaml(text, path=path, display=display)
+    except InvalidDocument as exc:
+        first = exc.problems[0]
+        if first.line is not None and reason.startswith(first.message):
+            return first
+    return None

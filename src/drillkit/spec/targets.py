@@ -17,7 +17,8 @@ from pydantic import Field, field_validator, model_validator
 from drillkit.spec.base import Name, SpecModel
 from drillkit.spec.variables import NAME_PATTERN as VARIABLE_NAME
 
-ProviderName = Literal["local", "kubernetes", "eks", "aks"]
+BUILTIN_PROVIDERS = ("local", "kubernetes", "eks", "aks")
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 Tier = Literal["sandbox", "dev", "staging", "prod"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -47,7 +48,7 @@ class FreezeWindow(SpecModel):
     @field_validator("from_time", "to_time")
     @classmethod
     def _clock(cls, value: str) -> str:
-        if not _CLOCK.match(value):
+        if not _CLOCK.fullmatch(value):
             raise ValueError(f"expected a UTC clock time like `18:00`, found {value!r}")
         return value
 
@@ -71,11 +72,17 @@ class FreezeWindow(SpecModel):
         ):
             return False
         if self.days:
-            if _WEEKDAYS[moment.weekday()] not in self.days:
-                return False
-            now = moment.time()
+            # Minute resolution, so `toTime: 23:59` (the default) covers the whole last minute.
+            now = moment.time().replace(second=0, microsecond=0)
             start, end = time.fromisoformat(self.from_time), time.fromisoformat(self.to_time)
-            return start <= now <= end if start <= end else (now >= start or now <= end)
+            today = _WEEKDAYS[moment.weekday()]
+            if start <= end:
+                return today in self.days and start <= now <= end
+            # A slot crossing midnight (fri 22:00-02:00) belongs to the day it starts on.
+            if now >= start:
+                return today in self.days
+            yesterday = _WEEKDAYS[(moment.weekday() - 1) % 7]
+            return now <= end and yesterday in self.days
         return True
 
 
@@ -119,7 +126,8 @@ class SandboxSettings(SpecModel):
 class Target(SpecModel):
     """One environment a drill can run against."""
 
-    provider: ProviderName
+    provider: str
+    """``local`` (the sandbox), ``kubernetes``, ``eks``, ``aks``, or a plugin provider's name."""
     tier: Tier
     description: str = ""
     kubernetes: KubernetesSettings | None = None
@@ -134,11 +142,20 @@ class Target(SpecModel):
     variables: dict[str, str] = Field(default_factory=dict)
     """Values for ``${name}`` placeholders in drills and probes (endpoints, DNS names)."""
 
+    @field_validator("provider")
+    @classmethod
+    def _provider_name(cls, value: str) -> str:
+        if not _PROVIDER_NAME.fullmatch(value):
+            raise ValueError(
+                f"expected a provider name ({', '.join(BUILTIN_PROVIDERS)}), found {value!r}"
+            )
+        return value
+
     @field_validator("variables")
     @classmethod
     def _variable_names(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            if not re.match(VARIABLE_NAME, name):
+            if not re.fullmatch(VARIABLE_NAME, name):
                 raise ValueError(f"expected variable names like `orders_url`, found {name!r}")
         return value
 
@@ -148,8 +165,7 @@ class Target(SpecModel):
             "eks": ("aws", "kubernetes"),
             "aks": ("azure", "kubernetes"),
             "kubernetes": ("kubernetes",),
-            "local": (),
-        }[self.provider]
+        }.get(self.provider, ())
         for section in needs:
             if getattr(self, section) is None:
                 raise ValueError(f"provider `{self.provider}` needs a `{section}` section")

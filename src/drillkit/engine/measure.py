@@ -1,0 +1,204 @@
+"""The outcome of a run, computed from its journal alone.
+
+The journal is the single source of truth: the same function gives the same
+summary whether it runs at the end of the run, in ``drill recover`` or years
+later on an auditor's laptop. RTO is measured from the user's side: from the
+moment the first fault began (its write-ahead event) to the first sample of
+the first run of ``stableFor`` consecutive passing RTO samples after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drillkit.engine.journal import JournalEvent, read_journal
+from drillkit.spec.drill import Drill
+from drillkit.spec.duration import format_duration
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    kind: str
+    status: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class ObjectiveOutcome:
+    name: str
+    target: str
+    measured: str
+    met: bool | None
+    """None: not measured by this run."""
+
+
+@dataclass
+class RunSummary:
+    verdict: str
+    """passed, failed (an objective or probe failed), aborted, error or dry-run."""
+    steps: list[StepOutcome] = field(default_factory=list)
+    objectives: list[ObjectiveOutcome] = field(default_factory=list)
+    faults_applied: list[str] = field(default_factory=list)
+    faults_reverted: list[str] = field(default_factory=list)
+    faults_left: list[str] = field(default_factory=list)
+    retries: int = 0
+    errors: list[str] = field(default_factory=list)
+    rto_seconds: float | None = None
+    sampling_interval_seconds: float | None = None
+    samples: int = 0
+    availability: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "steps": [vars(s) for s in self.steps],
+            "objectives": [vars(o) for o in self.objectives],
+            "faultsApplied": self.faults_applied,
+            "faultsReverted": self.faults_reverted,
+            "faultsLeftApplied": self.faults_left,
+            "retries": self.retries,
+            "errors": self.errors,
+            "rtoSeconds": self.rto_seconds,
+            "samplingIntervalSeconds": self.sampling_interval_seconds,
+            "samples": self.samples,
+            "availability": self.availability,
+        }
+
+
+def summarize(journal: Path, drill: Drill, extra_event: JournalEvent | None = None) -> RunSummary:
+    """Compute the run's outcome from ``journal`` (verified as it is read)."""
+    events = read_journal(journal).events
+    if extra_event is not None:
+        events.append(extra_event)
+    return summarize_events(events, drill)
+
+
+def pending_faults(events: list[JournalEvent]) -> list[JournalEvent]:
+    """Write-ahead events whose fault has no ``fault-reverted`` after them, oldest first."""
+    reverted = {e.data.get("faultId") for e in events if e.type == "fault-reverted"}
+    seen: set[str] = set()
+    pending = []
+    for event in events:
+        fault_id = event.data.get("faultId")
+        if event.type == "fault-undo-planned" and fault_id not in reverted and fault_id not in seen:
+            seen.add(str(fault_id))
+            pending.append(event)
+    return pending
+
+
+def summarize_events(events: list[JournalEvent], drill: Drill) -> RunSummary:
+    summary = RunSummary(verdict="passed")
+    kinds: dict[str, str] = {}
+    for event in events:
+        if event.type == "step-started" and event.step:
+            kinds[event.step] = str(event.data.get("kind", ""))
+        elif event.type == "step-ended" and event.step:
+            summary.steps.append(
+                StepOutcome(
+                    event.step,
+                    kinds.get(event.step, ""),
+                    str(event.data.get("status")),
+                    float(event.data.get("seconds", 0.0)),
+                    str(event.data.get("detail", "")),
+                )
+            )
+        elif event.type == "fault-undo-planned":
+            summary.faults_applied.append(str(event.data.get("faultId")))
+        elif event.type == "fault-reverted":
+            summary.faults_reverted.append(str(event.data.get("faultId")))
+        elif event.type == "retry":
+            summary.retries += 1
+        elif event.type == "run-error":
+            summary.errors.append(str(event.data.get("message")))
+    summary.faults_left = [str(e.data.get("faultId")) for e in pending_faults(events)]
+    _measure_rto(events, drill, summary)
+    _objectives(drill, summary)
+    summary.verdict = _verdict(events, summary)
+    return summary
+
+
+def _measure_rto(events: list[JournalEvent], drill: Drill, summary: RunSummary) -> None:
+    measure = drill.spec.measure.rto
+    if measure is None:
+        return
+    summary.sampling_interval_seconds = measure.interval.total_seconds()
+    samples = [e for e in events if e.type == "sample" and e.data.get("sampler") == "rto"]
+    summary.samples = len(samples)
+    if samples:
+        summary.availability = sum(1 for s in samples if s.data.get("ok")) / len(samples)
+    fault_start = next((e.mono for e in events if e.type == "fault-undo-planned"), None)
+    if fault_start is None:
+        return
+    after = [s for s in samples if float(s.data.get("at", s.mono)) >= fault_start]
+    streak_start: float | None = None
+    streak = 0
+    for sample in after:
+        if sample.data.get("ok"):
+            if streak == 0:
+                streak_start = float(sample.data.get("at", sample.mono))
+            streak += 1
+            if streak >= measure.stable_for and streak_start is not None:
+                summary.rto_seconds = max(0.0, streak_start - fault_start)
+                return
+        else:
+            streak = 0
+            streak_start = None
+
+
+def _objectives(drill: Drill, summary: RunSummary) -> None:
+    objectives = drill.spec.objectives
+    if objectives.rto is not None:
+        target = objectives.rto.total_seconds()
+        measured = summary.rto_seconds
+        summary.objectives.append(
+            ObjectiveOutcome(
+                "rto",
+                format_duration(objectives.rto),
+                f"{measured:.2f}s" if measured is not None else "not recovered",
+                measured is not None and measured <= target,
+            )
+        )
+    if objectives.rpo is not None:
+        # An objective nobody measured cannot pass: the RPO canary lands with the probes.
+        summary.objectives.append(
+            ObjectiveOutcome(
+                "rpo",
+                format_duration(objectives.rpo),
+                "not measured by this drillkit version",
+                False,
+            )
+        )
+    if objectives.min_certificate_days is not None:
+        summary.objectives.append(
+            ObjectiveOutcome(
+                "minCertificateDays",
+                str(objectives.min_certificate_days),
+                "see certificate probes",
+                None,
+            )
+        )
+
+
+_ABORTS = {"RunAborted", "StepTimeout", "GuardRefused", "LockHeld"}
+_FAILURES = {"FaultFailed", "RestoreFailed", "ProbeFailed", "StepFailed"}
+
+
+def _verdict(events: list[JournalEvent], summary: RunSummary) -> str:
+    errors = [str(e.data.get("error")) for e in events if e.type == "run-error"]
+    if summary.faults_left:
+        return "error"  # something is still applied: the worst outcome, say so first
+    if not errors and any(e.type == "dry-run-complete" for e in events):
+        return "dry-run"
+    if any(error in _ABORTS for error in errors):
+        return "aborted"
+    if any(error not in _FAILURES for error in errors):
+        return "error"
+    if errors or any(s.status != "passed" for s in summary.steps):
+        return "failed"
+    if any(o.met is False for o in summary.objectives):
+        return "failed"
+    return "passed"

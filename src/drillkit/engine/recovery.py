@@ -1,0 +1,189 @@
+"""``drill recover``: undo what a crashed run left applied, from its journal alone.
+
+A run killed with SIGKILL (or a machine that died) leaves a journal whose
+``fault-undo-planned`` events have no ``fault-reverted`` after them. Recovery
+repairs a torn last line (journaling what it removed), rebuilds the provider
+from the target definition recorded at run start (so a later edit of
+targets.yaml cannot redirect the undo), and reverts the pending faults newest
+first, appending to the same hash chain. Reverts are idempotent, so running
+recovery twice, or on a run that already finished, is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drillkit.engine.journal import JournalEvent, JournalWriter, read_journal
+from drillkit.engine.measure import pending_faults
+from drillkit.engine.progress import Progress
+from drillkit.engine.retry import call_with_retry
+from drillkit.errors import DrillError, UserInputError
+from drillkit.providers.registry import ProviderRegistry
+from drillkit.spec.targets import Target
+
+JOURNAL = "journal.jsonl"
+
+
+@dataclass
+class RecoveryResult:
+    run_dir: Path
+    reverted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    repaired_bytes: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+class _RecoveryContext:
+    def __init__(self, writer: JournalWriter, run_id: str, step: str) -> None:
+        import threading
+
+        self.run_id = run_id
+        self.step = step
+        self.cancelled = threading.Event()
+        self._writer = writer
+
+    def note(self, event: str, **data: Any) -> None:
+        self._writer.append("provider-call", self.step, call=event, recovery=True, **data)
+
+    def remaining(self) -> float:
+        return 300.0
+
+
+def find_run(output_dir: Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` under ``output_dir/<drill>/``."""
+    matches = [p.parent for p in output_dir.glob(f"*/{run_id}/{JOURNAL}")]
+    if not matches:
+        raise UserInputError(
+            f"no run `{run_id}` under {output_dir}",
+            fix="pass the run folder itself, or --output where its evidence is",
+        )
+    return matches[0]
+
+
+def newest_unfinished(output_dir: Path, target: str) -> Path:
+    """The newest run on ``target`` that did not end cleanly or left faults applied."""
+    candidates = sorted(
+        output_dir.glob(f"*/*/{JOURNAL}"), key=lambda p: p.parent.name, reverse=True
+    )
+    for journal in candidates:
+        try:
+            events = read_journal(journal).events
+        except DrillError:
+            continue
+        if not events or events[0].data.get("target") != target:
+            continue
+        ended = any(e.type == "run-ended" for e in events)
+        if not ended or pending_faults(events):
+            return journal.parent
+    raise UserInputError(
+        f"no unfinished run on target `{target}` under {output_dir}",
+        fix="nothing to recover; `drill recover RUN_ID` names a run directly",
+    )
+
+
+def recover(run_dir: Path, registry: ProviderRegistry, progress: Progress) -> RecoveryResult:
+    """Undo every fault the run in ``run_dir`` still has applied."""
+    path = run_dir / JOURNAL
+    if not path.exists():
+        raise UserInputError(f"{run_dir} has no {JOURNAL}", fix="pass a run folder")
+    writer, torn = JournalWriter.resume(path)
+    result = RecoveryResult(run_dir)
+    try:
+        if torn:
+            result.repaired_bytes = len(torn)
+            writer.append(
+                "journal-repaired",
+                None,
+                removedBytes=len(torn),
+                removedSha256=hashlib.sha256(torn).hexdigest(),
+            )
+            progress.warning(
+                f"{JOURNAL}: removed a torn last line ({len(torn)} bytes) left by the crash"
+            )
+        events = read_journal(path).events
+        started = _run_started(events, path)
+        pending = pending_faults(events)
+        writer.append("recovery-started", None, pending=[e.data.get("faultId") for e in pending])
+        if not pending:
+            progress.message("nothing to undo: every fault of this run is already reverted")
+            writer.append("recovery-ended", None, reverted=[], failed=[])
+            return result
+        target = Target.model_validate(started.data["targetDefinition"])
+        provider_cls = registry.get(str(started.data["provider"]))
+        provider = provider_cls(str(started.data["target"]), target)
+        provider.open()
+        try:
+            for event in reversed(pending):
+                _revert(event, provider, writer, str(started.data["runId"]), result, progress)
+        finally:
+            provider.close()
+        writer.append("recovery-ended", None, reverted=result.reverted, failed=result.failed)
+    finally:
+        writer.close()
+    return result
+
+
+def _run_started(events: list[JournalEvent], path: Path) -> JournalEvent:
+    if not events or events[0].type != "run-started":
+        raise DrillError(
+            f"{path}: the journal does not start with run-started",
+            fix="this is not a drill run journal, or it was cut before it began",
+        )
+    return events[0]
+
+
+def _revert(
+    event: JournalEvent,
+    provider: Any,
+    writer: JournalWriter,
+    run_id: str,
+    result: RecoveryResult,
+    progress: Progress,
+) -> None:
+    fault_id = str(event.data.get("faultId"))
+    handler = provider.fault_handler(str(event.data.get("kind")))
+    if handler is None:
+        result.failed.append(fault_id)
+        writer.append(
+            "fault-revert-failed",
+            event.step,
+            faultId=fault_id,
+            error=f"provider {provider.name} has no handler for {event.data.get('kind')}",
+        )
+        return
+    context = _RecoveryContext(writer, run_id, event.step or "")
+    writer.append("fault-reverting", event.step, faultId=fault_id, recovery=True)
+
+    def on_retry(attempt: int, error: BaseException, wait: float) -> None:
+        writer.append(
+            "retry",
+            event.step,
+            call="revert",
+            attempt=attempt,
+            error=f"{type(error).__name__}: {error}"[:500],
+            waitSeconds=round(wait, 3),
+        )
+
+    try:
+        outcome = call_with_retry(
+            lambda: handler.revert(event.data["undo"], context),
+            budget_seconds=300.0,
+            on_retry=on_retry,
+        )
+    except Exception as exc:
+        message = exc.message if isinstance(exc, DrillError) else f"{type(exc).__name__}: {exc}"
+        result.failed.append(fault_id)
+        writer.append("fault-revert-failed", event.step, faultId=fault_id, error=message[:500])
+        progress.warning(f"could not undo {fault_id}: {message}")
+        return
+    result.reverted.append(fault_id)
+    writer.append(
+        "fault-reverted", event.step, faultId=fault_id, recovery=True, result=outcome or {}
+    )
+    progress.message(f"undone: {fault_id}")

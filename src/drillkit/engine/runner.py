@@ -1,0 +1,697 @@
+"""The runner: one drill run on one target, phase by phase, undone on every exit path.
+
+Phases: preflight -> guards -> lock -> baseline -> samplers -> steps -> verify
+-> undo -> unlock -> measure -> evidence. Everything that happens is a journal
+event first; the outcome is computed from the journal afterwards.
+
+Safety rules this module keeps:
+- a fault's undo record is journaled *before* the fault is applied, and the
+  fault counts as applied from that moment, so a half-applied fault is undone;
+- steps run in a worker thread while the main thread watches the step timeout,
+  the run deadline, stop conditions and signals; whichever fires, the main
+  thread goes to the undo phase (in ``finally``) and reverts every applied
+  fault in reverse order, journaling each revert;
+- nothing in the undo phase can be skipped by Ctrl-C (see ``interrupts``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import getpass
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from drillkit import __version__
+from drillkit.engine.clock import Clock, SystemClock
+from drillkit.engine.interrupts import AbortSignal, InterruptGuard
+from drillkit.engine.journal import JournalWriter
+from drillkit.engine.measure import RunSummary, summarize
+from drillkit.engine.plan import Plan, PlannedStep
+from drillkit.engine.progress import Progress
+from drillkit.engine.retry import call_with_retry
+from drillkit.engine.run_id import new_run_id
+from drillkit.engine.samplers import Sampler, SamplerSpec
+from drillkit.engine.support import blast_radius_violations, check_support, step_impacts
+from drillkit.errors import (
+    DrillError,
+    FaultFailed,
+    GuardRefused,
+    ProbeFailed,
+    RestoreFailed,
+    RunAborted,
+    StepFailed,
+    StepTimeout,
+)
+from drillkit.providers.base import JsonDict, ProbeResult, Provider, TargetLock
+from drillkit.spec.steps import CheckpointStep, WaitStep
+
+_POLL_SECONDS = 0.02
+_MAX_ERROR_TEXT = 500
+
+
+@dataclass
+class RunOptions:
+    output_dir: Path
+    yes: bool = False
+    dry_run: bool = False
+    operator: str = field(default_factory=lambda: _operator())  # noqa: PLW0108 (defined below)
+    undo_grace_seconds: float = 5.0
+    lock_ttl_seconds: float = 3600.0
+
+
+@dataclass
+class AppliedFault:
+    fault_id: str
+    step: str
+    kind: str
+    undo: JsonDict
+    reverted: bool = False
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    summary: RunSummary
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.summary.verdict in ("passed", "dry-run") else 1
+
+
+class StepContextImpl:
+    """What a handler sees: the journal (for notes), the step's clock and cancellation."""
+
+    def __init__(self, runner: Runner, step: str, deadline: float) -> None:
+        self.run_id = runner.run_id
+        self.step = step
+        self.cancelled = threading.Event()
+        self._runner = runner
+        self._deadline = deadline
+
+    def note(self, event: str, **data: Any) -> None:
+        self._runner.journal.append("provider-call", self.step, call=event, **data)
+
+    def remaining(self) -> float:
+        return self._deadline - self._runner.clock.monotonic()
+
+
+class Runner:
+    """Runs one plan with one provider instance. Construct, then call ``run`` once."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        provider: Provider,
+        options: RunOptions,
+        progress: Progress,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.plan = plan
+        self.provider = provider
+        self.options = options
+        self.progress = progress
+        self.clock = clock or SystemClock()
+        self.abort = AbortSignal()
+        self.run_id = new_run_id(self.clock.wall())
+        self.run_dir = options.output_dir / plan.drill.name / self.run_id
+        self.journal: JournalWriter
+        self.applied: list[AppliedFault] = []
+        self._applied_lock = threading.Lock()
+        self._samplers: list[Sampler] = []
+        self._lock: TargetLock | None = None
+        self._straggler: concurrent.futures.Future[Any] | None = None
+        self._fault_started: float | None = None
+        self._streak = 0
+        self._recovered = threading.Event()
+        self._deadline = 0.0
+
+    # ------------------------------------------------------------------ public
+    def run(self) -> RunResult:
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DrillError(
+                f"cannot create the run folder {self.run_dir}: {exc.strerror}",
+                fix="pass --output DIR with a writable folder (nothing was changed)",
+            ) from None
+        self.journal = JournalWriter(self.run_dir / "journal.jsonl", clock=self.clock)
+        self._write_definition()
+        started = self.clock.monotonic()
+        self._deadline = started + self.plan.drill.drill.spec.safety.max_duration.total_seconds()
+        self.journal.append("run-started", None, **self._run_facts())
+        error: BaseException | None = None
+        with InterruptGuard(self.abort, self._pending_undo, self.progress.warning):
+            try:
+                self._phases()
+            except DrillError as exc:
+                error = exc
+                self._journal_error(exc)
+            except Exception as exc:  # an internal error still ends in undo and a verdict
+                error = exc
+                self._journal_error(exc)
+            finally:
+                self._undo_everything()
+                self._stop_samplers()
+                self._release_lock()
+                self._close_provider()
+        summary = self._measure()
+        self.journal.append("run-ended", None, verdict=summary.verdict, summary=summary.to_json())
+        self.journal.close()
+        self.progress.close()
+        if error is not None and not isinstance(error, DrillError | KeyboardInterrupt):
+            raise error
+        return RunResult(self.run_id, self.run_dir, summary)
+
+    # ------------------------------------------------------------------ phases
+    def _phase(self, name: str) -> None:
+        self.journal.append("phase", None, phase=name)
+        self.progress.phase(name)
+
+    def _phases(self) -> None:
+        self._phase("preflight")
+        self.provider.open()
+        check_support(self.plan, self.provider)
+        self.journal.append("identity", None, **self.provider.identity())
+        impacts = step_impacts(self.plan, self.provider)
+        for item in impacts:
+            for impact in item.impacts:
+                self.journal.append(
+                    "impact",
+                    item.step.name,
+                    touched=[
+                        {"kind": t.kind, "name": t.name, "action": t.action} for t in impact.touched
+                    ],
+                    notes=list(impact.notes),
+                )
+
+        self._phase("guards")
+        self._guards(impacts)
+
+        self._phase("lock")
+        self._lock = self.provider.acquire_lock(
+            self.run_id,
+            {
+                "user": self.options.operator,
+                "host": socket.gethostname(),
+                "drill": self.plan.drill.name,
+            },
+            self.options.lock_ttl_seconds,
+        )
+        self.journal.append("lock-acquired", None, **self._lock.describe())
+
+        self._phase("baseline")
+        self._baseline()
+        if self.options.dry_run:
+            self.journal.append("dry-run-complete", None)
+            return
+
+        self._phase("samplers")
+        self._start_samplers()
+
+        self._phase("steps")
+        total = len(self.plan.steps)
+        for step in self.plan.steps:
+            if self.abort.triggered:
+                raise RunAborted(self.abort.reason or "aborted")
+            self._run_step(step, total)
+
+        self._phase("verify")
+        self._verify()
+
+    def _guards(self, impacts: list[Any]) -> None:
+        plan = self.plan
+        for guard in plan.guards:
+            self.journal.append("guard", None, guard=guard.name, ok=guard.ok, detail=guard.detail)
+        if plan.blocked_by:
+            raise GuardRefused(
+                f"refused: {plan.blocked_by[0].detail}",
+                fix="wait until the freeze window ends, or pick another target",
+            )
+        violations = blast_radius_violations(plan, impacts)
+        for violation in violations:
+            self.journal.append("guard", None, guard="blast-radius", ok=False, detail=violation)
+        if violations:
+            raise GuardRefused(
+                f"refused: {violations[0]}",
+                fix="narrow the fault's selector, or raise the limit in "
+                "spec.safety.blastRadius (a new drill version)",
+            )
+        self.journal.append(
+            "guard", None, guard="blast-radius", ok=True, detail="within spec.safety.blastRadius"
+        )
+        if plan.needs_confirmation:
+            confirmed = self.options.yes or self.progress.confirm(
+                f"Target {plan.target_name} is tier {plan.target.tier}.", plan.target_name
+            )
+            self.journal.append(
+                "guard",
+                None,
+                guard="confirmation",
+                ok=confirmed,
+                detail="--yes" if self.options.yes else "typed confirmation",
+            )
+            if not confirmed:
+                raise GuardRefused(
+                    f"refused: target `{plan.target_name}` is tier {plan.target.tier} and the run "
+                    "was not confirmed",
+                    fix=f"pass --yes, or run interactively and type `{plan.target_name}`",
+                )
+
+    def _baseline(self) -> None:
+        """The service must be healthy before anything is broken, or the drill proves nothing."""
+        for spec in self._sampler_specs():
+            result = spec.measure()
+            self.journal.append(
+                "baseline",
+                None,
+                sampler=spec.name,
+                ok=result.ok,
+                summary=result.summary[:_MAX_ERROR_TEXT],
+            )
+            if not result.ok:
+                raise GuardRefused(
+                    f"refused: {spec.name} probe fails before any fault: {result.summary}",
+                    fix="the service must be healthy before a drill; fix it or the probe first",
+                )
+
+    # ------------------------------------------------------------------ samplers
+    def _sampler_specs(self) -> list[SamplerSpec]:
+        drill = self.plan.drill
+        measure = drill.drill.spec.measure
+        specs = []
+        if measure.rto is not None:
+            specs.append(
+                SamplerSpec(
+                    "rto",
+                    self._prober(drill.probe(measure.rto.probe), "rto"),
+                    measure.rto.interval.total_seconds(),
+                )
+            )
+        for condition in drill.drill.spec.safety.stop_conditions:
+            specs.append(
+                SamplerSpec(
+                    f"stop:{condition.name}",
+                    self._prober(drill.probe(condition.probe), f"stop:{condition.name}"),
+                    condition.interval.total_seconds(),
+                    condition.failing_for.total_seconds(),
+                )
+            )
+        return specs
+
+    def _prober(self, intent: BaseModel, where: str) -> Callable[[], ProbeResult]:
+        from drillkit.spec.binding import bind
+
+        bound = bind(
+            intent,
+            self.plan.target.variables,
+            target=self.plan.target_name,
+            where=f"{self.plan.drill.source.display}: {where}",
+        )
+        handler = self.provider.probe_handler(str(getattr(bound, "type", "")))
+        assert handler is not None  # check_support ran in preflight
+        context = StepContextImpl(self, where, self._deadline)
+        return lambda: handler.measure(bound, context)
+
+    def _start_samplers(self) -> None:
+        for spec in self._sampler_specs():
+            sampler = Sampler(spec, self.journal, self.clock, self.abort, self._on_sample)
+            self._samplers.append(sampler)
+            sampler.start()
+            self.journal.append(
+                "sampler-started", None, sampler=spec.name, intervalSeconds=spec.interval
+            )
+
+    def _on_sample(self, sampler: str, ok: bool) -> None:
+        self.progress.sample(sampler, ok, self._fault_started)
+        if sampler != "rto" or self._fault_started is None:
+            return
+        measure = self.plan.drill.drill.spec.measure.rto
+        assert measure is not None
+        self._streak = self._streak + 1 if ok else 0
+        if self._streak >= measure.stable_for:
+            self._recovered.set()
+
+    def _stop_samplers(self) -> None:
+        for sampler in self._samplers:
+            sampler.stop()
+            self.journal.append(
+                "sampler-stopped",
+                None,
+                sampler=sampler.spec.name,
+                samples=sampler.samples,
+                missed=sampler.missed,
+            )
+        self._samplers.clear()
+
+    # ------------------------------------------------------------------ steps
+    def _run_step(self, step: PlannedStep, total: int) -> None:
+        summary = "; ".join(a.summary for a in step.actions)
+        self.progress.step_started(step.index, total, step.name, step.kind, summary)
+        spec_step = self.plan.drill.drill.spec.steps[step.index - 1]
+        budget = self._deadline - self.clock.monotonic()
+        if spec_step.timeout is not None:
+            budget = min(budget, spec_step.timeout.total_seconds())
+        started = self.clock.monotonic()
+        self.journal.append(
+            "step-started",
+            step.name,
+            index=step.index,
+            kind=step.kind,
+            timeoutSeconds=round(budget, 3),
+        )
+        context = StepContextImpl(self, step.name, started + budget)
+        status, detail = "passed", ""
+        try:
+            self._supervise(step, context, budget)
+        except ProbeFailed as exc:
+            status, detail = "failed", exc.message
+        except (StepFailed, RunAborted) as exc:
+            status, detail = ("aborted" if isinstance(exc, RunAborted) else "failed"), exc.message
+            raise
+        except DrillError as exc:
+            status, detail = "failed", exc.message
+            raise
+        except Exception as exc:
+            status, detail = "error", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            seconds = self.clock.monotonic() - started
+            self.journal.append(
+                "step-ended",
+                step.name,
+                status=status,
+                seconds=round(seconds, 6),
+                detail=detail[:_MAX_ERROR_TEXT],
+            )
+            self.progress.step_ended(step.name, status, seconds, detail)
+
+    def _supervise(self, step: PlannedStep, context: StepContextImpl, budget: float) -> None:
+        """Run the step in a worker; the main thread watches timeout, deadline, abort."""
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"step-{step.name}")
+        future = pool.submit(self._execute, step, context)
+        pool.shutdown(wait=False)
+        limit = self.clock.monotonic() + budget
+        while True:
+            try:
+                future.result(timeout=_POLL_SECONDS)
+                return
+            except concurrent.futures.TimeoutError:
+                pass
+            if self.abort.triggered:
+                context.cancelled.set()
+                self._straggler = future
+                raise RunAborted(self.abort.reason or "aborted")
+            if self.clock.monotonic() >= limit:
+                context.cancelled.set()
+                self._straggler = future
+                self.abort.trigger(f"step {step.name} timed out")
+                raise StepTimeout(
+                    f"step {step.name} did not finish within {budget:.1f}s",
+                    step=step.name,
+                    fix="raise the step's `timeout` (or spec.safety.maxDuration), "
+                    "or find out why it hangs",
+                )
+
+    def _execute(self, step: PlannedStep, context: StepContextImpl) -> None:
+        spec_step = self.plan.drill.drill.spec.steps[step.index - 1]
+        if step.kind == "fault":
+            self._execute_fault(step, context)
+        elif step.kind == "restore":
+            self._execute_restore(step, context)
+        elif step.kind == "probe":
+            self._execute_probe(step, context)
+        elif isinstance(spec_step, WaitStep):
+            context.cancelled.wait(spec_step.wait.total_seconds())
+        elif isinstance(spec_step, CheckpointStep):
+            self._execute_checkpoint(spec_step, step.name)
+
+    def _retry(self, call: Callable[[], Any], context: StepContextImpl, what: str) -> Any:
+        def on_retry(attempt: int, error: BaseException, wait: float) -> None:
+            self.journal.append(
+                "retry",
+                context.step,
+                call=what,
+                attempt=attempt,
+                error=f"{type(error).__name__}: {error}"[:_MAX_ERROR_TEXT],
+                waitSeconds=round(wait, 3),
+            )
+
+        return call_with_retry(
+            call, budget_seconds=max(context.remaining(), 0.0), on_retry=on_retry
+        )
+
+    def _execute_fault(self, step: PlannedStep, context: StepContextImpl) -> None:
+        action = step.actions[0]
+        intent = action.intent
+        assert intent is not None
+        kind = str(getattr(intent, "type", ""))
+        handler = self.provider.fault_handler(kind)
+        assert handler is not None
+        try:
+            undo = self._retry(lambda: handler.prepare(intent, context), context, "prepare")
+        except DrillError as exc:
+            raise FaultFailed(
+                f"step {step.name}: preparing {kind} failed: {exc.message}",
+                step=step.name,
+                fix=exc.fix,
+            ) from exc
+        fault_id = f"{step.name}/{kind}"
+        # Write-ahead: the undo record reaches the journal before the platform changes.
+        event = self.journal.append(
+            "fault-undo-planned",
+            step.name,
+            faultId=fault_id,
+            kind=kind,
+            provider=self.provider.name,
+            undo=undo,
+            intent=intent.model_dump(mode="json", by_alias=True),
+        )
+        with self._applied_lock:
+            self.applied.append(AppliedFault(fault_id, step.name, kind, undo))
+        if self._fault_started is None:
+            self._fault_started = event.mono
+        try:
+            result = self._retry(lambda: handler.apply(intent, undo, context), context, "apply")
+        except DrillError as exc:
+            raise FaultFailed(
+                f"step {step.name}: applying {kind} failed: {exc.message}",
+                step=step.name,
+                fix=exc.fix,
+            ) from exc
+        self.journal.append(
+            "fault-applied", step.name, faultId=fault_id, kind=kind, result=result or {}
+        )
+
+    def _execute_restore(self, step: PlannedStep, context: StepContextImpl) -> None:
+        for action in step.actions:
+            intent = action.intent
+            assert intent is not None
+            kind = str(getattr(intent, "type", ""))
+            handler = self.provider.restore_handler(kind)
+            assert handler is not None
+            self.journal.append("restore-started", step.name, action=action.name, kind=kind)
+            try:
+                result = self._retry(
+                    functools.partial(handler.run, intent, context),
+                    context,
+                    f"restore {action.name}",
+                )
+            except DrillError as exc:
+                self.journal.append(
+                    "restore-ended",
+                    step.name,
+                    action=action.name,
+                    ok=False,
+                    error=exc.message[:_MAX_ERROR_TEXT],
+                )
+                raise RestoreFailed(
+                    f"step {step.name}: {action.name} failed: {exc.message}",
+                    step=step.name,
+                    fix=exc.fix,
+                ) from exc
+            self.journal.append(
+                "restore-ended", step.name, action=action.name, ok=True, result=result or {}
+            )
+            if context.cancelled.is_set():
+                return
+
+    def _execute_probe(self, step: PlannedStep, context: StepContextImpl) -> None:
+        action = step.actions[0]
+        intent = action.intent
+        assert intent is not None
+        handler = self.provider.probe_handler(str(getattr(intent, "type", "")))
+        assert handler is not None
+        spec_step = self.plan.drill.drill.spec.steps[step.index - 1]
+        within = getattr(spec_step, "within", None)
+        interval = getattr(spec_step, "interval", None)
+        give_up = self.clock.monotonic() + (within.total_seconds() if within else 0.0)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = handler.measure(intent, context)
+            except DrillError as exc:
+                result = ProbeResult(ok=False, summary=exc.message)
+            self.journal.append(
+                "probe-result",
+                step.name,
+                attempt=attempt,
+                ok=result.ok,
+                summary=result.summary[:_MAX_ERROR_TEXT],
+                values=result.values,
+                latencyMs=result.latency_ms,
+            )
+            if result.ok:
+                return
+            if self.clock.monotonic() >= give_up or context.cancelled.is_set():
+                raise ProbeFailed(f"step {step.name}: {result.summary}", step=step.name)
+            context.cancelled.wait(interval.total_seconds() if interval else 1.0)
+
+    def _execute_checkpoint(self, step: CheckpointStep, name: str) -> None:
+        checkpoint = step.checkpoint
+        self.journal.append(
+            "checkpoint", name, message=checkpoint.message, confirm=checkpoint.confirm
+        )
+        self.progress.message(f"checkpoint {name}: {checkpoint.message}")
+        if not checkpoint.confirm or self.options.yes:
+            return
+        if not self.progress.confirm(checkpoint.message, "yes"):
+            raise RunAborted(
+                f"checkpoint {name} was not confirmed (pass --yes when not interactive)"
+            )
+
+    # ------------------------------------------------------------------ verify
+    def _verify(self) -> None:
+        """Wait until the RTO probe shows recovery (stable samples), bounded by the deadline."""
+        if self.plan.drill.drill.spec.measure.rto is None or self._fault_started is None:
+            return
+        while not self._recovered.is_set():
+            if self.abort.triggered:
+                raise RunAborted(self.abort.reason or "aborted")
+            if self.clock.monotonic() >= self._deadline:
+                self.abort.trigger("the service did not recover before spec.safety.maxDuration")
+                raise RunAborted("the service did not recover before spec.safety.maxDuration")
+            self._recovered.wait(_POLL_SECONDS * 5)
+        self.journal.append("recovered", None, streak=self._streak)
+
+    # ------------------------------------------------------------------ undo
+    def _pending_undo(self) -> list[str]:
+        with self._applied_lock:
+            return [f"{f.fault_id}" for f in self.applied if not f.reverted]
+
+    def _undo_everything(self) -> None:
+        with self._applied_lock:
+            pending = [f for f in reversed(self.applied) if not f.reverted]
+        if not pending:
+            return
+        self._phase("undo")
+        if self._straggler is not None and not self._straggler.done():
+            self.progress.message("waiting for the interrupted step to stop before undoing")
+            # Its failure is already journaled; the undo must go on whatever it was.
+            with contextlib.suppress(Exception):
+                self._straggler.result(timeout=self.options.undo_grace_seconds)
+        for fault in pending:
+            self._revert(fault)
+
+    def _revert(self, fault: AppliedFault) -> None:
+        handler = self.provider.fault_handler(fault.kind)
+        assert handler is not None
+        context = StepContextImpl(self, fault.step, self.clock.monotonic() + 300.0)
+        self.journal.append("fault-reverting", fault.step, faultId=fault.fault_id)
+        try:
+            result = self._retry(lambda: handler.revert(fault.undo, context), context, "revert")
+        except Exception as exc:
+            message = exc.message if isinstance(exc, DrillError) else f"{type(exc).__name__}: {exc}"
+            self.journal.append(
+                "fault-revert-failed",
+                fault.step,
+                faultId=fault.fault_id,
+                error=message[:_MAX_ERROR_TEXT],
+            )
+            self.progress.warning(
+                f"undo of {fault.fault_id} failed: {message}; run "
+                f"`drill recover {self.run_id}` once the cause is fixed"
+            )
+            return
+        fault.reverted = True
+        self.journal.append(
+            "fault-reverted", fault.step, faultId=fault.fault_id, result=result or {}
+        )
+        self.progress.message(f"undone: {fault.fault_id}")
+
+    def _release_lock(self) -> None:
+        if self._lock is None:
+            return
+        self._lock.release()
+        self.journal.append("lock-released", None)
+        self._lock = None
+
+    def _close_provider(self) -> None:
+        try:
+            self.provider.close()
+        except Exception as exc:
+            self.journal.append("warning", None, message=f"closing the provider failed: {exc}")
+
+    # ------------------------------------------------------------------ measure
+    def _measure(self) -> RunSummary:
+        self._phase("measure")
+        return summarize(self.journal.path, self.plan.drill.drill, extra_event=None)
+
+    def _journal_error(self, exc: BaseException) -> None:
+        if isinstance(exc, DrillError):
+            self.journal.append(
+                "run-error",
+                getattr(exc, "step", None),
+                error=type(exc).__name__,
+                message=exc.message[:_MAX_ERROR_TEXT],
+                fix=exc.fix,
+            )
+            self.progress.warning(exc.message)
+        else:
+            self.journal.append(
+                "run-error",
+                None,
+                error=type(exc).__name__,
+                message=str(exc)[:_MAX_ERROR_TEXT],
+                fix=None,
+            )
+
+    def _run_facts(self) -> JsonDict:
+        drill = self.plan.drill
+        return {
+            "runId": self.run_id,
+            "drill": drill.name,
+            "version": drill.version,
+            "digest": drill.digest,
+            "target": self.plan.target_name,
+            "provider": self.provider.name,
+            "targetDefinition": self.plan.target.model_dump(mode="json", by_alias=True),
+            "operator": self.options.operator,
+            "host": socket.gethostname(),
+            "dryRun": self.options.dry_run,
+            "drillkit": __version__,
+        }
+
+    def _write_definition(self) -> None:
+        import yaml
+
+        text = yaml.safe_dump(self.plan.drill.resolved, sort_keys=False, allow_unicode=True)
+        header = f"# {self.plan.drill.name} {self.plan.drill.version} {self.plan.drill.digest}\n"
+        (self.run_dir / "drill.yaml").write_text(header + text, encoding="utf-8")
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

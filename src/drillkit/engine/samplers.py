@@ -1,0 +1,108 @@
+"""Continuous samplers: the RTO probe and the stop conditions, running beside the steps.
+
+Each sampler is a thread that measures on a fixed schedule (``next += interval``,
+so a slow sample does not shift every later one) and journals every sample;
+the RTO is computed later from those journal events, never from memory. A stop
+condition that keeps failing for longer than its ``failingFor`` triggers the
+run's abort, which undoes every fault.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drillkit.engine.clock import Clock
+from drillkit.engine.interrupts import AbortSignal
+from drillkit.engine.journal import JournalWriter
+from drillkit.errors import DrillError
+from drillkit.providers.base import ProbeResult
+
+Measure = Callable[[], ProbeResult]
+
+
+@dataclass
+class SamplerSpec:
+    name: str
+    """``rto`` or ``stop:<condition name>``."""
+    measure: Measure
+    interval: float
+    failing_for: float | None = None
+    """For stop conditions: abort after failing continuously this long (seconds)."""
+
+
+class Sampler(threading.Thread):
+    def __init__(
+        self,
+        spec: SamplerSpec,
+        journal: JournalWriter,
+        clock: Clock,
+        abort: AbortSignal,
+        on_sample: Callable[[str, bool], None],
+    ) -> None:
+        super().__init__(name=f"sampler-{spec.name}", daemon=True)
+        self.spec = spec
+        self.journal = journal
+        self.clock = clock
+        self.abort = abort
+        self.on_sample = on_sample
+        self.stopping = threading.Event()
+        self.samples = 0
+        self.missed = 0
+
+    def run(self) -> None:
+        next_at = self.clock.monotonic()
+        failing_since: float | None = None
+        while not self.stopping.is_set():
+            started = self.clock.monotonic()
+            result = self._measure_once()
+            self.samples += 1
+            self.journal.append(
+                "sample",
+                None,
+                sampler=self.spec.name,
+                ok=result.ok,
+                at=started,
+                latencyMs=result.latency_ms,
+                summary=result.summary[:200],
+            )
+            self.on_sample(self.spec.name, result.ok)
+            if self.spec.failing_for is not None:
+                if result.ok:
+                    failing_since = None
+                else:
+                    failing_since = started if failing_since is None else failing_since
+                    if started - failing_since >= self.spec.failing_for:
+                        reason = (
+                            f"stop condition {self.spec.name.removeprefix('stop:')} failed "
+                            f"for {started - failing_since:.1f}s: {result.summary[:200]}"
+                        )
+                        if self.abort.trigger(reason):
+                            self.journal.append(
+                                "stop-condition-triggered",
+                                None,
+                                sampler=self.spec.name,
+                                reason=reason,
+                            )
+                        return
+            next_at += self.spec.interval
+            now = self.clock.monotonic()
+            if next_at < now:
+                skipped = int((now - next_at) // self.spec.interval) + 1
+                self.missed += skipped
+                next_at += skipped * self.spec.interval
+            self.stopping.wait(max(0.0, next_at - self.clock.monotonic()))
+
+    def _measure_once(self) -> ProbeResult:
+        try:
+            return self.spec.measure()
+        except DrillError as exc:
+            return ProbeResult(ok=False, summary=exc.message)
+        except Exception as exc:  # a broken probe is a failing sample, not a dead sampler
+            return ProbeResult(ok=False, summary=f"{type(exc).__name__}: {exc}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout)

@@ -1,0 +1,200 @@
+"""What a provider implements: handlers per fault, restore and probe kind, plus identity and lock.
+
+A provider turns provider-neutral intents into platform calls. It does so
+through small handler objects, one per kind, registered on the provider
+class (``@LocalProvider.fault("pod-kill")``), so adding a kind is adding one
+module and the engine never names a provider or a kind in an if/elif chain.
+
+Fault handlers are built for write-ahead undo: ``prepare`` computes, before
+anything changes, a JSON *undo record* holding the prior state; the engine
+journals it; only then does ``apply`` change the platform. ``revert`` must work
+from the undo record alone, in a new process (``drill recover``), and be
+idempotent: reverting twice, or reverting a fault whose apply never ran or
+only half ran, is harmless.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from drillkit.errors import DrillError
+from drillkit.spec.targets import Target
+
+IntentT_contra = TypeVar("IntentT_contra", bound=BaseModel, contravariant=True)
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Touched:
+    """One concrete platform object a step will touch."""
+
+    kind: str
+    """``pod``, ``node``, ``zone``, ``region``, ``namespace``, ``subnet``, ``dns-record``..."""
+    name: str
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What a step will touch, as the provider sees the target right now."""
+
+    touched: tuple[Touched, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def count(self, kind: str) -> int:
+        return len({t.name for t in self.touched if t.kind == kind})
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One measurement. ``values`` must never hold a secret: digests only."""
+
+    ok: bool
+    summary: str
+    values: JsonDict = field(default_factory=dict)
+    latency_ms: float | None = None
+
+
+class StepContext(Protocol):
+    """What a handler may use while it works."""
+
+    run_id: str
+    step: str
+    cancelled: threading.Event
+
+    def note(self, event: str, **data: Any) -> None:
+        """Journal a platform call or observation (never a secret)."""
+
+    def remaining(self) -> float:
+        """Seconds left before the step's timeout or the run's deadline."""
+
+
+class FaultHandler(Protocol[IntentT_contra]):
+    def impact(self, intent: IntentT_contra) -> Impact: ...
+
+    def prepare(self, intent: IntentT_contra, ctx: StepContext) -> JsonDict:
+        """The undo record: prior state and everything ``revert`` needs. Changes nothing."""
+
+    def apply(self, intent: IntentT_contra, undo: JsonDict, ctx: StepContext) -> JsonDict: ...
+
+    def revert(self, undo: JsonDict, ctx: StepContext) -> JsonDict: ...
+
+
+class RestoreHandler(Protocol[IntentT_contra]):
+    def impact(self, intent: IntentT_contra) -> Impact: ...
+
+    def run(self, intent: IntentT_contra, ctx: StepContext) -> JsonDict: ...
+
+
+class ProbeHandler(Protocol[IntentT_contra]):
+    def measure(self, intent: IntentT_contra, ctx: StepContext) -> ProbeResult: ...
+
+
+class LockHeld(DrillError):
+    """Another run holds the target's lock."""
+
+
+class TargetLock(Protocol):
+    """Held for the whole run; stops a second drill on the same target."""
+
+    def release(self) -> None: ...
+
+    def describe(self) -> JsonDict: ...
+
+
+HandlerT = TypeVar("HandlerT")
+
+
+class HandlerTable(Generic[HandlerT]):
+    """kind -> handler factory for one provider class; refuses duplicates."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self._factories: dict[str, Callable[[Any], HandlerT]] = {}
+
+    def register(self, kind: str, factory: Callable[[Any], HandlerT]) -> None:
+        if kind in self._factories:
+            raise ValueError(f"{self.role} handler for `{kind}` is already registered")
+        self._factories[kind] = factory
+
+    def create(self, kind: str, provider: Any) -> HandlerT | None:
+        factory = self._factories.get(kind)
+        return factory(provider) if factory is not None else None
+
+    def kinds(self) -> list[str]:
+        return sorted(self._factories)
+
+
+class Provider(ABC):
+    """Base of every provider. Subclasses get their own handler tables."""
+
+    name: ClassVar[str]
+    faults: ClassVar[HandlerTable[FaultHandler[Any]]]
+    restores: ClassVar[HandlerTable[RestoreHandler[Any]]]
+    probes: ClassVar[HandlerTable[ProbeHandler[Any]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.faults = HandlerTable("fault")
+        cls.restores = HandlerTable("restore")
+        cls.probes = HandlerTable("probe")
+
+    def __init__(self, target_name: str, target: Target) -> None:
+        self.target_name = target_name
+        self.target = target
+
+    # Registration decorators, used by the modules that implement each kind.
+    @classmethod
+    def fault(cls, kind: str) -> Callable[[type[Any]], type[Any]]:
+        def register(handler: type[Any]) -> type[Any]:
+            cls.faults.register(kind, handler)
+            return handler
+
+        return register
+
+    @classmethod
+    def restore(cls, kind: str) -> Callable[[type[Any]], type[Any]]:
+        def register(handler: type[Any]) -> type[Any]:
+            cls.restores.register(kind, handler)
+            return handler
+
+        return register
+
+    @classmethod
+    def probe(cls, kind: str) -> Callable[[type[Any]], type[Any]]:
+        def register(handler: type[Any]) -> type[Any]:
+            cls.probes.register(kind, handler)
+            return handler
+
+        return register
+
+    def fault_handler(self, kind: str) -> FaultHandler[Any] | None:
+        return self.faults.create(kind, self)
+
+    def restore_handler(self, kind: str) -> RestoreHandler[Any] | None:
+        return self.restores.create(kind, self)
+
+    def probe_handler(self, kind: str) -> ProbeHandler[Any] | None:
+        return self.probes.create(kind, self)
+
+    def open(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Connect (and start what the target needs); called once before any handler."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Disconnect; called on every exit path."""
+
+    def identity(self) -> JsonDict:
+        """Who and what the run acts on (cluster identity, caller identity) for the evidence."""
+        return {"provider": self.name, "target": self.target_name}
+
+    def acquire_lock(self, run_id: str, holder: JsonDict, ttl_seconds: float) -> TargetLock:
+        """Default: an exclusive file lock under the user's state directory."""
+        from drillkit.providers.file_lock import FileLock
+
+        return FileLock.acquire(self.target_name, run_id, holder, ttl_seconds)
