@@ -39,7 +39,8 @@ class ObjectiveOutcome:
 @dataclass
 class RunSummary:
     verdict: str
-    """passed, failed (an objective or probe failed), aborted, error or dry-run."""
+    """passed, failed (an objective or probe failed), aborted, refused (nothing changed),
+    error or dry-run."""
     steps: list[StepOutcome] = field(default_factory=list)
     objectives: list[ObjectiveOutcome] = field(default_factory=list)
     faults_applied: list[str] = field(default_factory=list)
@@ -184,6 +185,7 @@ def _objectives(drill: Drill, summary: RunSummary) -> None:
 
 
 _ABORTS = {"RunAborted", "StepTimeout", "GuardRefused", "LockHeld"}
+_REFUSALS = {"GuardRefused", "LockHeld"}
 _FAILURES = {"FaultFailed", "RestoreFailed", "ProbeFailed", "StepFailed"}
 
 
@@ -193,6 +195,8 @@ def _verdict(events: list[JournalEvent], summary: RunSummary) -> str:
         return "error"  # something is still applied: the worst outcome, say so first
     if not errors and any(e.type == "dry-run-complete" for e in events):
         return "dry-run"
+    if errors and not summary.faults_applied and set(errors) <= _REFUSALS:
+        return "refused"  # a guard or the lock said no before anything changed
     if any(error in _ABORTS for error in errors):
         return "aborted"
     if any(error not in _FAILURES for error in errors):

@@ -84,6 +84,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        if self.summary.verdict == "refused":
+            return 2
         return 0 if self.summary.verdict in ("passed", "dry-run") else 1
 
 
@@ -134,6 +136,7 @@ class Runner:
         self._streak = 0
         self._recovered = threading.Event()
         self._deadline = 0.0
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="drill-step")
 
     # ------------------------------------------------------------------ public
     def run(self) -> RunResult:
@@ -164,6 +167,7 @@ class Runner:
                 self._stop_samplers()
                 self._release_lock()
                 self._close_provider()
+                self._worker.shutdown(wait=False)
         summary = self._measure()
         self.journal.append("run-ended", None, verdict=summary.verdict, summary=summary.to_json())
         self.journal.close()
@@ -397,9 +401,9 @@ class Runner:
 
     def _supervise(self, step: PlannedStep, context: StepContextImpl, budget: float) -> None:
         """Run the step in a worker; the main thread watches timeout, deadline, abort."""
-        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"step-{step.name}")
-        future = pool.submit(self._execute, step, context)
-        pool.shutdown(wait=False)
+        # One worker thread for the whole run: steps run one at a time, and after a
+        # step is abandoned (timeout, abort) no further step is submitted.
+        future = self._worker.submit(self._execute, step, context)
         limit = self.clock.monotonic() + budget
         while True:
             try:

@@ -180,7 +180,7 @@ def test_prod_targets_need_confirmation_before_anything_changes(
     lab = Lab.create(tmp_path / "lab", tier="prod", recoverSeconds=0.1)
     lab.add_drill("zone", ZONE_FAULT + RESTORE)
     result = run(lab, "zone")
-    assert result.summary.verdict == "aborted"
+    assert result.summary.verdict == "refused"
     assert "fault-undo-planned" not in event_types(result)
     assert any("is tier prod and the run was not confirmed" in e for e in result.summary.errors)
     assert lab.world["calls"] == ["open", "close"]
@@ -200,7 +200,7 @@ def test_an_active_freeze_window_refuses_the_run(
     )
     lab.add_drill("zone", ZONE_FAULT)
     result = run(lab, "zone")
-    assert result.summary.verdict == "aborted"
+    assert result.summary.verdict == "refused"
     assert any("frozen by audit: audit week" in e for e in result.summary.errors)
     assert "fault-undo-planned" not in event_types(result)
 
@@ -208,7 +208,7 @@ def test_an_active_freeze_window_refuses_the_run(
 def test_a_fault_beyond_the_blast_radius_is_refused(lab: Lab) -> None:
     lab.add_drill("zone", ZONE_FAULT, extra_spec="safety: {blastRadius: {maxNodes: 1}}\n")
     result = run(lab, "zone")
-    assert result.summary.verdict == "aborted"
+    assert result.summary.verdict == "refused"
     assert any(
         "faults would touch 2 node(s), above safety.blastRadius.maxNodes = 1" in e
         for e in result.summary.errors
@@ -222,7 +222,7 @@ def test_an_unhealthy_service_at_baseline_refuses_the_run(lab: Lab) -> None:
     state["down"], state["healthyAt"] = True, 0.0
     (lab.root / "world.json").write_text(__import__("json").dumps(state))
     result = run(lab, "zone")
-    assert result.summary.verdict == "aborted"
+    assert result.summary.verdict == "refused"
     assert any("rto probe fails before any fault" in e for e in result.summary.errors)
 
 
@@ -240,7 +240,7 @@ def test_a_second_drill_on_a_locked_target_is_refused_and_names_the_holder(lab: 
                 break
             threading.Event().wait(0.02)
         second = run(lab, "zone")
-        assert second.summary.verdict == "aborted"
+        assert second.summary.verdict == "refused"
         assert any(
             f"locked by another drill run (runId {first.run_id}" in e for e in second.summary.errors
         )
@@ -321,5 +321,7 @@ def test_unknown_provider_names_the_known_ones(lab: Lab) -> None:
     assert "did you mean `test`?" in (caught.value.fix or "")
 
 
-def test_guard_refused_is_bad_input(lab: Lab) -> None:
+def test_a_refused_run_exits_like_bad_input(lab: Lab) -> None:
     assert GuardRefused("x").exit_code == 2
+    lab.add_drill("zone", ZONE_FAULT, extra_spec="safety: {blastRadius: {maxZones: 0}}\n")
+    assert run(lab, "zone").exit_code == 2
