@@ -154,6 +154,14 @@ def print_summary(out: Console, result: RunResult, run_dir: str) -> None:
             f"availability {100 * (summary.availability or 0):.1f}%)",
             markup=False,
         )
+    if summary.rpo_seconds is not None:
+        out.print(
+            f"  RPO {summary.rpo_seconds:.2f}s (canary writes lost: "
+            f"{summary.canary_writes_lost}, gaps: {summary.canary_gaps or 0})",
+            markup=False,
+        )
+    elif summary.rpo_note:
+        out.print(f"  RPO not measured: {summary.rpo_note}", markup=False)
     if summary.faults_applied:
         out.print(
             f"  faults applied {len(summary.faults_applied)}, undone "

@@ -170,3 +170,16 @@ def test_a_drill_run_prints_plain_lines_in_ci_and_ends_with_the_verdict(lab: Lab
     assert "\x1b[" not in result.stdout  # no colour codes in a log
     assert lines[-1] == "Verdict: PASSED"
     assert any(line.startswith("Journal: reports/quick/") for line in lines)
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_clear_error_and_nothing_changes(
+    lab: Lab,
+) -> None:
+    blocker = lab.root / "not-a-folder"
+    blocker.write_text("a file")
+    result = lab.drill("run", "hold-zone", "-t", TARGET, "--output", str(blocker / "evidence"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot create the run folder ")
+    assert "fix: pass --output DIR with a writable folder (nothing was changed)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert lab.world["applied"] == {} and lab.world["calls"] == []

@@ -12,7 +12,9 @@ applied. Behaviour is configured in the world file's ``config``:
 - ``recoverSeconds``: after a restore, the service is healthy this many seconds later;
 - ``selfHealSeconds``: after a fault, the service heals by itself this much later;
 - ``failRevert``: reverts fail permanently (to test ``drill recover`` reporting);
-- ``revertSeconds``: each revert takes this long (not cancellable, like a real API call).
+- ``revertSeconds``: each revert takes this long (not cancellable, like a real API call);
+- ``loseLastSeconds``: a fault loses the canary records written in the last N seconds,
+  as asynchronous replication or a backup taken that long ago would.
 
 Load it with ``DRILLKIT_PLUGINS=tests.support.test_provider`` and a target with
 ``provider: test`` and variable ``world`` pointing at the file.
@@ -139,6 +141,11 @@ class _Fault:
             raise TransientError("503 Service Unavailable (test world)")
         with _world(world) as state:
             state["applied"][undo["key"]] = {"pid": os.getpid(), "at": time.time()}
+            lose = config.get("loseLastSeconds")
+            if lose is not None:
+                cutoff = time.time() - float(lose)
+                for run_id, records in state.get("canary", {}).items():
+                    state["canary"][run_id] = [r for r in records if r[1] <= cutoff]
             state["down"] = True
             heal = config.get("selfHealSeconds")
             state["healthyAt"] = time.time() + heal if heal is not None else 0.0
@@ -192,6 +199,27 @@ class _Probe:
         )
 
 
+class _Canary:
+    def __init__(self, provider: TestProvider) -> None:
+        self.provider = provider
+
+    def write(self, intent: Any, run_id: str, seq: int, ctx: StepContext) -> None:
+        if not self.provider.healthy():
+            raise PermanentError("503 from every replica: canary not written")
+        with _world(self.provider.world) as state:
+            state.setdefault("canary", {}).setdefault(run_id, []).append([seq, time.time()])
+
+    def read(self, intent: Any, run_id: str, ctx: StepContext) -> list[int]:
+        return [
+            int(r[0]) for r in read_world(self.provider.world).get("canary", {}).get(run_id, [])
+        ]
+
+    def cleanup(self, intent: Any, run_id: str, ctx: StepContext) -> None:
+        with _world(self.provider.world) as state:
+            state.get("canary", {}).pop(run_id, None)
+
+
+TestProvider.canaries.register("rpo-canary", _Canary)
 for _kind in faults.FAULT_KINDS:
     TestProvider.faults.register(_kind, _Fault)
 for _kind in restores.RESTORE_KINDS:

@@ -49,6 +49,10 @@ class RunSummary:
     retries: int = 0
     errors: list[str] = field(default_factory=list)
     rto_seconds: float | None = None
+    rpo_seconds: float | None = None
+    canary_writes_lost: int | None = None
+    canary_gaps: int | None = None
+    rpo_note: str = ""
     sampling_interval_seconds: float | None = None
     samples: int = 0
     availability: float | None = None
@@ -64,6 +68,10 @@ class RunSummary:
             "retries": self.retries,
             "errors": self.errors,
             "rtoSeconds": self.rto_seconds,
+            "rpoSeconds": self.rpo_seconds,
+            "canaryWritesLost": self.canary_writes_lost,
+            "canaryGaps": self.canary_gaps,
+            "rpoNote": self.rpo_note,
             "samplingIntervalSeconds": self.sampling_interval_seconds,
             "samples": self.samples,
             "availability": self.availability,
@@ -117,6 +125,7 @@ def summarize_events(events: list[JournalEvent], drill: Drill) -> RunSummary:
             summary.errors.append(str(event.data.get("message")))
     summary.faults_left = [str(e.data.get("faultId")) for e in pending_faults(events)]
     _measure_rto(events, drill, summary)
+    _measure_rpo(events, summary)
     _objectives(drill, summary)
     summary.verdict = _verdict(events, summary)
     return summary
@@ -150,6 +159,35 @@ def _measure_rto(events: list[JournalEvent], drill: Drill, summary: RunSummary) 
             streak_start = None
 
 
+def _measure_rpo(events: list[JournalEvent], summary: RunSummary) -> None:
+    """RPO = fault start - time of the newest acknowledged pre-fault canary write that survived."""
+    read = next((e for e in events if e.type == "canary-read"), None)
+    if read is None:
+        return
+    if "survivors" not in read.data:
+        summary.rpo_note = f"canary read-back failed: {read.data.get('error')}"
+        return
+    fault_start = next((e.mono for e in events if e.type == "fault-undo-planned"), None)
+    if fault_start is None:
+        summary.rpo_seconds, summary.canary_writes_lost = 0.0, 0
+        summary.rpo_note = "no fault was injected"
+        return
+    survivors = {int(s) for s in read.data["survivors"]}
+    acked = [
+        (int(e.data["seq"]), float(e.data["at"]))
+        for e in events
+        if e.type == "canary-write" and e.data.get("ok") and float(e.data["at"]) < fault_start
+    ]
+    kept = [(seq, at) for seq, at in acked if seq in survivors]
+    summary.canary_writes_lost = len(acked) - len(kept)
+    if kept:
+        newest = max(kept)
+        summary.rpo_seconds = max(0.0, fault_start - newest[1])
+        summary.canary_gaps = sum(1 for seq, _ in acked if seq < newest[0] and seq not in survivors)
+    else:
+        summary.rpo_note = f"all {len(acked)} acknowledged canary writes before the fault were lost"
+
+
 def _objectives(drill: Drill, summary: RunSummary) -> None:
     objectives = drill.spec.objectives
     if objectives.rto is not None:
@@ -164,13 +202,13 @@ def _objectives(drill: Drill, summary: RunSummary) -> None:
             )
         )
     if objectives.rpo is not None:
-        # An objective nobody measured cannot pass: the RPO canary lands with the probes.
+        # An objective nobody measured cannot pass.
+        limit = objectives.rpo.total_seconds()
+        rpo = summary.rpo_seconds
+        shown = f"{rpo:.2f}s" if rpo is not None else (summary.rpo_note or "not measured")
         summary.objectives.append(
             ObjectiveOutcome(
-                "rpo",
-                format_duration(objectives.rpo),
-                "not measured by this drillkit version",
-                False,
+                "rpo", format_duration(objectives.rpo), shown, rpo is not None and rpo <= limit
             )
         )
     if objectives.min_certificate_days is not None:

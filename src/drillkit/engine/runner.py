@@ -38,7 +38,7 @@ from drillkit.engine.plan import Plan, PlannedStep
 from drillkit.engine.progress import Progress
 from drillkit.engine.retry import call_with_retry
 from drillkit.engine.run_id import new_run_id
-from drillkit.engine.samplers import Sampler, SamplerSpec
+from drillkit.engine.samplers import CanaryWriter, Sampler, SamplerSpec
 from drillkit.engine.support import blast_radius_violations, check_support, step_impacts
 from drillkit.errors import (
     DrillError,
@@ -130,6 +130,8 @@ class Runner:
         self.applied: list[AppliedFault] = []
         self._applied_lock = threading.Lock()
         self._samplers: list[Sampler] = []
+        self._canary: CanaryWriter | None = None
+        self._canary_done: Callable[[], None] | None = None
         self._lock: TargetLock | None = None
         self._straggler: concurrent.futures.Future[Any] | None = None
         self._fault_started: float | None = None
@@ -163,7 +165,9 @@ class Runner:
                 error = exc
                 self._journal_error(exc)
             finally:
+                self._stop_canary()
                 self._undo_everything()
+                self._finish_canary()
                 self._stop_samplers()
                 self._release_lock()
                 self._close_provider()
@@ -221,6 +225,7 @@ class Runner:
 
         self._phase("samplers")
         self._start_samplers()
+        self._start_canary()
 
         self._phase("steps")
         total = len(self.plan.steps)
@@ -231,6 +236,8 @@ class Runner:
 
         self._phase("verify")
         self._verify()
+        self._stop_canary()
+        self._finish_canary()
 
     def _guards(self, impacts: list[Any]) -> None:
         plan = self.plan
@@ -334,6 +341,84 @@ class Runner:
             self.journal.append(
                 "sampler-started", None, sampler=spec.name, intervalSeconds=spec.interval
             )
+
+    def _start_canary(self) -> None:
+        """Start the RPO canary and wait for its first acknowledged write, before any fault."""
+        measure = self.plan.drill.drill.spec.measure.rpo
+        if measure is None:
+            return
+        from drillkit.spec.binding import bind
+        from drillkit.spec.probes import RpoCanaryProbe
+        from drillkit.spec.references import ProbeRef
+
+        canary = measure.canary
+        spec = self.plan.drill.probes[canary.ref].spec if isinstance(canary, ProbeRef) else canary
+        assert isinstance(spec, RpoCanaryProbe)
+        intent = bind(
+            spec,
+            self.plan.target.variables,
+            target=self.plan.target_name,
+            where=f"{self.plan.drill.source.display}: spec.measure.rpo",
+        )
+        handler = self.provider.canary_handler(intent.type)
+        assert handler is not None  # check_support ran in preflight
+        context = StepContextImpl(self, "rpo-canary", self._deadline)
+        self._canary = CanaryWriter(
+            lambda seq: handler.write(intent, self.run_id, seq, context),
+            intent.interval.total_seconds(),
+            self.journal,
+            self.clock,
+        )
+        self._canary.start()
+        self.journal.append(
+            "sampler-started",
+            None,
+            sampler="rpo-canary",
+            intervalSeconds=intent.interval.total_seconds(),
+        )
+
+        def finish() -> None:
+            try:
+                survivors = handler.read(intent, self.run_id, context)
+                self.journal.append("canary-read", None, survivors=sorted(set(survivors)))
+            except Exception as exc:
+                message = exc.message if isinstance(exc, DrillError) else repr(exc)
+                self.journal.append("canary-read", None, error=message[:_MAX_ERROR_TEXT])
+            try:
+                handler.cleanup(intent, self.run_id, context)
+                self.journal.append("canary-cleanup", None, ok=True)
+            except Exception as exc:
+                message = exc.message if isinstance(exc, DrillError) else repr(exc)
+                self.journal.append(
+                    "canary-cleanup", None, ok=False, error=message[:_MAX_ERROR_TEXT]
+                )
+
+        self._canary_done = finish
+        limit = self.clock.monotonic() + max(10.0, 3 * intent.interval.total_seconds())
+        while not self._canary.acknowledged.wait(_POLL_SECONDS):
+            if self.abort.triggered:
+                raise RunAborted(self.abort.reason or "aborted")
+            if self.clock.monotonic() >= limit:
+                raise GuardRefused(
+                    "refused: the RPO canary could not write a single record before the fault",
+                    fix="check the canary's writeUrl or database and the service",
+                )
+
+    def _stop_canary(self) -> None:
+        """No more canary writes (before undo, so undo cannot be mistaken for recovery)."""
+        if self._canary is None:
+            return
+        self._canary.stop()
+        self.journal.append(
+            "sampler-stopped", None, sampler="rpo-canary", samples=self._canary.seq, missed=0
+        )
+        self._canary = None
+
+    def _finish_canary(self) -> None:
+        """Read back which canaries survived, then remove them; once per run."""
+        finish, self._canary_done = self._canary_done, None
+        if finish is not None:
+            finish()
 
     def _on_sample(self, sampler: str, ok: bool) -> None:
         self.progress.sample(sampler, ok, self._fault_started)

@@ -106,3 +106,52 @@ class Sampler(threading.Thread):
         self.stopping.set()
         if self.is_alive():
             self.join(timeout)
+
+
+class CanaryWriter(threading.Thread):
+    """Writes sequenced canary records on a fixed schedule and journals each acknowledgement.
+
+    The journal, not this object, is what RPO is computed from: every write is
+    a ``canary-write`` event with its sequence number, monotonic time and
+    whether the service acknowledged it.
+    """
+
+    def __init__(
+        self, write: Callable[[int], None], interval: float, journal: JournalWriter, clock: Clock
+    ) -> None:
+        super().__init__(name="canary-writer", daemon=True)
+        self.write = write
+        self.interval = interval
+        self.journal = journal
+        self.clock = clock
+        self.stopping = threading.Event()
+        self.acknowledged = threading.Event()
+        self.seq = 0
+
+    def run(self) -> None:
+        next_at = self.clock.monotonic()
+        while not self.stopping.is_set():
+            self.seq += 1
+            started = self.clock.monotonic()
+            error = ""
+            try:
+                self.write(self.seq)
+            except DrillError as exc:
+                error = exc.message
+            except Exception as exc:  # a failed write is data (not acknowledged), not a crash
+                error = f"{type(exc).__name__}: {exc}"
+            self.journal.append(
+                "canary-write", None, seq=self.seq, at=started, ok=not error, error=error[:200]
+            )
+            if not error:
+                self.acknowledged.set()
+            next_at += self.interval
+            now = self.clock.monotonic()
+            if next_at < now:
+                next_at += (int((now - next_at) // self.interval) + 1) * self.interval
+            self.stopping.wait(max(0.0, next_at - self.clock.monotonic()))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout)

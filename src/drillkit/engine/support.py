@@ -55,7 +55,10 @@ def check_support(plan: Plan, provider: Provider) -> None:
     if measure.rpo is not None:
         canary = measure.rpo.canary
         kind = drill.probes[canary.ref].spec.type if isinstance(canary, ProbeRef) else canary.type
-        sampled.append(("spec.measure.rpo", kind))
+        if provider.canary_handler(kind) is None:
+            problems.append(
+                f"spec.measure.rpo: the RPO canary is not supported by provider `{provider.name}`"
+            )
     for where, kind in sampled:
         if provider.probe_handler(kind) is None:
             problems.append(

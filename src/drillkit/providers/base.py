@@ -96,6 +96,21 @@ class ProbeHandler(Protocol[IntentT_contra]):
     def measure(self, intent: IntentT_contra, ctx: StepContext) -> ProbeResult: ...
 
 
+class CanaryHandler(Protocol[IntentT_contra]):
+    """The provider half of the RPO canary: sequenced records written through the service.
+
+    ``write`` returns only when the service acknowledged the record (raise on
+    failure); ``read`` returns the sequence numbers that survived; ``cleanup``
+    removes this run's records. Records are tagged with the run id.
+    """
+
+    def write(self, intent: IntentT_contra, run_id: str, seq: int, ctx: StepContext) -> None: ...
+
+    def read(self, intent: IntentT_contra, run_id: str, ctx: StepContext) -> list[int]: ...
+
+    def cleanup(self, intent: IntentT_contra, run_id: str, ctx: StepContext) -> None: ...
+
+
 class LockHeld(DrillError):
     """Another run holds the target's lock."""
 
@@ -138,12 +153,14 @@ class Provider(ABC):
     faults: ClassVar[HandlerTable[FaultHandler[Any]]]
     restores: ClassVar[HandlerTable[RestoreHandler[Any]]]
     probes: ClassVar[HandlerTable[ProbeHandler[Any]]]
+    canaries: ClassVar[HandlerTable[CanaryHandler[Any]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.faults = HandlerTable("fault")
         cls.restores = HandlerTable("restore")
         cls.probes = HandlerTable("probe")
+        cls.canaries = HandlerTable("canary")
 
     def __init__(self, target_name: str, target: Target) -> None:
         self.target_name = target_name
@@ -173,6 +190,17 @@ class Provider(ABC):
             return handler
 
         return register
+
+    @classmethod
+    def canary(cls, kind: str) -> Callable[[type[Any]], type[Any]]:
+        def register(handler: type[Any]) -> type[Any]:
+            cls.canaries.register(kind, handler)
+            return handler
+
+        return register
+
+    def canary_handler(self, kind: str) -> CanaryHandler[Any] | None:
+        return self.canaries.create(kind, self)
 
     def fault_handler(self, kind: str) -> FaultHandler[Any] | None:
         return self.faults.create(kind, self)

@@ -325,3 +325,61 @@ def test_a_refused_run_exits_like_bad_input(lab: Lab) -> None:
     assert GuardRefused("x").exit_code == 2
     lab.add_drill("zone", ZONE_FAULT, extra_spec="safety: {blastRadius: {maxZones: 0}}\n")
     assert run(lab, "zone").exit_code == 2
+
+
+CANARY = """\
+rto:
+  probe: {type: http, url: "${orders_url}/readyz"}
+  interval: 50ms
+  stableFor: 2
+rpo:
+  canary:
+    type: rpo-canary
+    interval: 100ms
+    http: {writeUrl: "${orders_url}/orders", readUrl: "${orders_url}/orders"}
+"""
+
+
+def test_rpo_is_measured_from_the_canary_records_that_survived(lab: Lab) -> None:
+    lab.set_config(loseLastSeconds=1.0)
+    lab.add_drill(
+        "loss",
+        "- name: soak\n  wait: 1500ms\n" + ZONE_FAULT + RESTORE,
+        objectives="rto: 2m, rpo: 5s",
+        measure=CANARY,
+    )
+    result = run(lab, "loss")
+    summary = result.summary
+    assert summary.verdict == "passed", summary.to_json()
+    assert summary.rpo_seconds is not None
+    assert 0.8 <= summary.rpo_seconds <= 1.35  # the 1 s really lost, within one interval + slack
+    assert summary.canary_writes_lost is not None and 7 <= summary.canary_writes_lost <= 12
+    assert summary.objectives[1].name == "rpo" and summary.objectives[1].met is True
+    assert "canary" not in lab.world or lab.world["canary"] == {}  # records removed afterwards
+
+
+def test_an_rpo_above_the_objective_fails_the_drill(lab: Lab) -> None:
+    lab.set_config(loseLastSeconds=1.0)
+    lab.add_drill(
+        "loss",
+        "- name: soak\n  wait: 1500ms\n" + ZONE_FAULT + RESTORE,
+        objectives="rpo: 300ms",
+        measure=CANARY,
+    )
+    summary = run(lab, "loss").summary
+    assert summary.verdict == "failed"
+    rpo = summary.objectives[0]
+    assert rpo.name == "rpo" and rpo.met is False and rpo.measured.endswith("s")
+
+
+def test_no_data_lost_means_an_rpo_near_zero(lab: Lab) -> None:
+    lab.add_drill(
+        "keep",
+        "- name: soak\n  wait: 500ms\n" + ZONE_FAULT + RESTORE,
+        objectives="rpo: 1s",
+        measure=CANARY,
+    )
+    summary = run(lab, "keep").summary
+    assert summary.verdict == "passed", summary.to_json()
+    assert summary.rpo_seconds is not None and summary.rpo_seconds <= 0.15
+    assert summary.canary_writes_lost == 0
