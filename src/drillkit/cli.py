@@ -454,6 +454,48 @@ def recover(
     sys.exit(result.exit_code)
 
 
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--events", "show_events", is_flag=True, help="Print every event, one per line.")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the run folders are. Default: $DRILLKIT_OUTPUT, else reports/.",
+)
+@click.pass_obj
+def journal(state: _State, run_ref: str, show_events: bool, output: Path | None) -> None:
+    """Verify a run's journal chain end to end and summarise it (RUN: run id or folder).
+
+    Exit 0 when every event chains to the one before; otherwise the first
+    broken event is named and the exit code is 1.
+    """
+    from drillkit.engine.journal import read_journal
+    from drillkit.engine.recovery import JOURNAL, find_run
+
+    run_dir = (
+        Path(run_ref) if Path(run_ref).is_dir() else find_run(_output_dir(state, output), run_ref)
+    )
+    read = read_journal(run_dir / JOURNAL)
+    events = read.events
+    if show_events:
+        for event in events:
+            step = f" [{event.step}]" if event.step else ""
+            click.echo(f"{event.seq:>6} {event.time} {event.type}{step}")
+    ended = next((e for e in reversed(events) if e.type == "run-ended"), None)
+    verdict = ended.data.get("verdict") if ended is not None else "unfinished"
+    click.echo(
+        f"{run_dir / JOURNAL}: {len(events)} events, hash chain verified, "
+        f"head {read.head[:16]}, verdict {verdict}"
+    )
+    if read.partial_tail is not None:
+        click.echo(
+            f"warning: a torn last line of {len(read.partial_tail)} bytes follows the "
+            "chain (a crash mid-write); `drill recover` removes it",
+            err=True,
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "drill"

@@ -183,3 +183,19 @@ def test_an_output_folder_that_cannot_be_written_is_a_clear_error_and_nothing_ch
     assert "fix: pass --output DIR with a writable folder (nothing was changed)" in result.stderr
     assert "Traceback" not in result.stderr
     assert lab.world["applied"] == {} and lab.world["calls"] == []
+
+
+def test_drill_journal_verifies_the_chain_and_names_the_first_broken_event(lab: Lab) -> None:
+    lab.add_drill("quick", HOLD.replace("30s", "100ms"))
+    assert lab.drill("run", "quick", "-t", TARGET).returncode == 0
+    run_dir = lab.runs("quick")[-1]
+    ok = lab.drill("journal", run_dir.name, "--events")
+    assert ok.returncode == 0, ok.stderr
+    assert "hash chain verified" in ok.stdout and "verdict passed" in ok.stdout
+    assert " run-started" in ok.stdout and " fault-reverted [lose-zone-a]" in ok.stdout
+    lines = (run_dir / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    lines[5] = lines[5].replace(b'"phase"', b'"phasE"')
+    (run_dir / "journal.jsonl").write_bytes(b"".join(lines))
+    broken = lab.drill("journal", str(run_dir))
+    assert broken.returncode == 1
+    assert "journal.jsonl: event 5 hash does not match its content" in broken.stderr
