@@ -311,6 +311,15 @@ def plan(state: _State, name: str, target_name: str) -> None:
     print_impacts(out, impacts, blast_radius_violations(planned, impacts))
 
 
+_output_option = click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Evidence folder; each run is DIR/<drill>/<run-id>/. Default: $DRILLKIT_OUTPUT, "
+    "else reports/ in the repository.",
+)
+
+
 def _output_dir(state: _State, output: Path | None) -> Path:
     if output is not None:
         return output
@@ -348,12 +357,7 @@ def _progress(title: str) -> Any:
 @click.option(
     "--dry-run", is_flag=True, help="Guards, plan, lock and baseline probes only; changes nothing."
 )
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Evidence folder. Default: $DRILLKIT_OUTPUT, else reports/ in the repository.",
-)
+@_output_option
 @click.pass_obj
 def run(
     state: _State, name: str, target_name: str, yes: bool, dry_run: bool, output: Path | None
@@ -407,12 +411,7 @@ def run(
     default=None,
     help="Recover the newest unfinished run on this target.",
 )
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the run folders are. Default: $DRILLKIT_OUTPUT, else reports/.",
-)
+@_output_option
 @click.pass_obj
 def recover(
     state: _State, run_ref: str | None, target_name: str | None, output: Path | None
@@ -457,12 +456,7 @@ def recover(
 @cli.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--events", "show_events", is_flag=True, help="Print every event, one per line.")
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the run folders are. Default: $DRILLKIT_OUTPUT, else reports/.",
-)
+@_output_option
 @click.pass_obj
 def journal(state: _State, run_ref: str, show_events: bool, output: Path | None) -> None:
     """Verify a run's journal chain end to end and summarise it (RUN: run id or folder).
