@@ -38,7 +38,7 @@ def check_support(plan: Plan, provider: Provider) -> None:
                 supported = provider.restores.kinds()
             else:
                 found = provider.probe_handler(kind)
-                supported = provider.probes.kinds()
+                supported = _probe_kinds(provider)
             if found is None:
                 problems.append(
                     f"step {step.name}: {step.kind} `{kind}` is not supported by "
@@ -64,7 +64,7 @@ def check_support(plan: Plan, provider: Provider) -> None:
             problems.append(
                 f"{where}: probe `{kind}` is not supported by provider "
                 f"`{provider.name}` (it supports: "
-                f"{', '.join(provider.probes.kinds()) or 'none'})"
+                f"{', '.join(_probe_kinds(provider)) or 'none'})"
             )
     if problems:
         raise UserInputError(
@@ -119,3 +119,10 @@ def blast_radius_violations(plan: Plan, impacts: list[StepImpact]) -> list[str]:
                 f"faults would touch {count} {kind}(s), above safety.blastRadius.{field} = {limit}"
             )
     return violations
+
+
+def _probe_kinds(provider: Provider) -> list[str]:
+    """Kinds the provider answers itself plus the generic ones every provider gets."""
+    from drillkit.probes.registry import generic_kinds
+
+    return sorted(set(provider.probes.kinds()) | set(generic_kinds()))

@@ -200,7 +200,12 @@ class Provider(ABC):
         return register
 
     def canary_handler(self, kind: str) -> CanaryHandler[Any] | None:
-        return self.canaries.create(kind, self)
+        own = self.canaries.create(kind, self)
+        if own is not None:
+            return own
+        from drillkit.probes.registry import canary_for
+
+        return canary_for(kind, self)
 
     def fault_handler(self, kind: str) -> FaultHandler[Any] | None:
         return self.faults.create(kind, self)
@@ -209,7 +214,13 @@ class Provider(ABC):
         return self.restores.create(kind, self)
 
     def probe_handler(self, kind: str) -> ProbeHandler[Any] | None:
-        return self.probes.create(kind, self)
+        """The provider's own handler for ``kind``, else the generic one (http, tls, ...)."""
+        own = self.probes.create(kind, self)
+        if own is not None:
+            return own
+        from drillkit.probes.registry import probe_for
+
+        return probe_for(kind, self)
 
     def open(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Connect (and start what the target needs); called once before any handler."""
