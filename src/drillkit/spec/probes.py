@@ -32,7 +32,7 @@ class TlsClientSettings(SpecModel):
 
     verify: bool = True
     ca_bundle: str | None = None
-    """PEM file with the CA certificates to trust (relative to the repository root)."""
+    """PEM file of CA certificates to trust; a relative path is read from the working directory."""
 
 
 class HttpProbe(SpecModel):

@@ -1,0 +1,356 @@
+"""The generic ``http`` probe: call an endpoint and judge status, body, JSON, headers and latency.
+
+The RTO sampler calls ``measure`` every 50-250 ms while a service recovers, so
+the handler keeps one ``httpx.Client`` per TLS setting (``verify``,
+``ca_bundle``) for connection reuse, created under a lock so sampler threads
+can share it. ``measure_async`` does the same with ``httpx.AsyncClient`` (one
+per event loop and TLS setting) for a sampler that watches many endpoints from
+one process; both feed one evaluation, so they cannot disagree. Every network
+outcome (refused, timeout, TLS rejection, bad URL) is a failed ``ProbeResult``,
+never an exception. Response bodies may carry secrets: only a failed body or
+JSON check quotes the body, at most 120 characters of it (JSON checks quote
+only the compared field), and header values are never quoted. A relative
+``tls.caBundle`` path resolves against the current working directory (the
+drill repository root when ``drill`` runs there). ``timeout`` bounds each
+phase of the call (connect, send, each read), and the step's remaining time
+caps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from drillkit.probes.registry import generic_probe
+from drillkit.providers.base import ProbeResult, StepContext
+from drillkit.spec.probes import HttpProbe
+
+logger = logging.getLogger(__name__)
+
+_EXCERPT = 120
+"""The most characters of a response body (or a compared field) a result may quote."""
+
+_ClientKey = tuple[bool, str | None]
+"""(verify, absolute CA bundle path): one client, and one connection pool, per TLS setting."""
+
+# OpenSSL verify codes worth naming in plain words.
+_TLS_EXPIRED = 10
+_TLS_NOT_YET_VALID = 9
+_TLS_HOSTNAME_MISMATCH = 62
+_TLS_UNTRUSTED = {18, 19, 20, 21}
+
+
+class _BadCaBundle(Exception):
+    """The configured CA bundle cannot be read; reported as a failed probe."""
+
+
+@generic_probe("http")
+class HttpProbeHandler:
+    """Measures one ``HttpProbe``; safe to share between sampler threads."""
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+        self._lock = threading.Lock()
+        self._clients: dict[_ClientKey, httpx.Client] = {}
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[_ClientKey, httpx.AsyncClient]
+        ] = weakref.WeakKeyDictionary()
+
+    def measure(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
+        try:
+            client = self._client(intent)
+        except _BadCaBundle as exc:
+            return _ca_failure(intent, exc)
+        started = time.perf_counter()
+        try:
+            response = client.request(
+                intent.method,
+                intent.url,
+                headers=intent.headers,
+                content=intent.body,
+                timeout=_timeout(intent, ctx),
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return _network_failure(intent, ctx, exc, time.perf_counter() - started)
+        return _evaluate(intent, response, time.perf_counter() - started)
+
+    async def measure_async(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
+        try:
+            client = self._async_client(intent)
+        except _BadCaBundle as exc:
+            return _ca_failure(intent, exc)
+        started = time.perf_counter()
+        try:
+            response = await client.request(
+                intent.method,
+                intent.url,
+                headers=intent.headers,
+                content=intent.body,
+                timeout=_timeout(intent, ctx),
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return _network_failure(intent, ctx, exc, time.perf_counter() - started)
+        return _evaluate(intent, response, time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Close the pooled synchronous connections (async clients: ``aclose``)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections of the running event loop."""
+        with self._lock:
+            clients = self._async_clients.pop(asyncio.get_running_loop(), {})
+        for client in clients.values():
+            await client.aclose()
+
+    def _client(self, intent: HttpProbe) -> httpx.Client:
+        key = _client_key(intent)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = httpx.Client(verify=_verify(key))
+                self._clients[key] = client
+            return client
+
+    def _async_client(self, intent: HttpProbe) -> httpx.AsyncClient:
+        key = _client_key(intent)
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            clients = self._async_clients.setdefault(loop, {})
+            client = clients.get(key)
+            if client is None:
+                client = httpx.AsyncClient(verify=_verify(key))
+                clients[key] = client
+            return client
+
+
+def _client_key(intent: HttpProbe) -> _ClientKey:
+    bundle = intent.tls.ca_bundle
+    if not intent.tls.verify or bundle is None:
+        return (intent.tls.verify, None)
+    return (True, str(Path(bundle).expanduser().resolve()))
+
+
+def _verify(key: _ClientKey) -> ssl.SSLContext | bool:
+    verify, bundle = key
+    if not verify:
+        return False
+    if bundle is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=bundle)
+    except (OSError, ValueError) as exc:
+        raise _BadCaBundle(bundle) from exc
+
+
+def _timeout(intent: HttpProbe, ctx: StepContext) -> float:
+    seconds = intent.timeout.total_seconds()
+    remaining = ctx.remaining()
+    return min(seconds, remaining) if remaining > 0 else seconds
+
+
+# --- Evaluation, shared by the sync and async paths -------------------------------------------
+
+
+def _evaluate(intent: HttpProbe, response: httpx.Response, elapsed: float) -> ProbeResult:
+    expect = intent.expect
+    problems: list[str] = []
+    failed: list[str] = []
+    values: dict[str, Any] = {"status": response.status_code, "latencyMs": _ms(elapsed)}
+    status = f"{response.status_code} {response.reason_phrase}".rstrip()
+
+    if response.status_code not in expect.status:
+        wanted = " or ".join(str(code) for code in expect.status)
+        problems.append(f"{status} (expected {wanted})")
+        failed.append("status")
+    text = response.text if (expect.body_contains is not None or expect.json_fields) else ""
+    if expect.body_contains is not None and expect.body_contains not in text:
+        problems.append(
+            f"body does not contain {_quote(expect.body_contains)}; body starts {_excerpt(text)}"
+        )
+        failed.append("bodyContains")
+    if expect.json_fields:
+        problem, field = _check_json(text, expect.json_fields)
+        if problem is not None:
+            problems.append(problem)
+            failed.append("jsonFields")
+            if field is not None:
+                values["field"] = field
+    for name, value in expect.headers.items():
+        actual = response.headers.get(name)
+        if actual is None:
+            problems.append(f"header {name} missing")
+            failed.append("headers")
+        elif actual != value:
+            problems.append(f"header {name} is not {_quote(value)}")
+            failed.append("headers")
+    if intent.max_latency is not None and elapsed > intent.max_latency.total_seconds():
+        problems.append(f"took {elapsed:.2f}s, above maxLatency {_duration(intent.max_latency)}")
+        failed.append("maxLatency")
+
+    where = f"{intent.method} {_safe_url(intent.url)}"
+    if failed:
+        values["failed"] = list(dict.fromkeys(failed))
+        return ProbeResult(False, f"{where}: " + "; ".join(problems), values, values["latencyMs"])
+    return ProbeResult(True, f"{where}: {status} in {elapsed:.2f}s", values, values["latencyMs"])
+
+
+def _check_json(text: str, fields: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The first failing field as (problem, dotted path); (None, None) when all match."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return f"body is not JSON; body starts {_excerpt(text)}", None
+    for path, expected in fields.items():
+        found, actual = _lookup(document, path)
+        if not found:
+            return f"field {path} missing", path
+        if not _same(actual, expected):
+            return f"field {path} is {_shown(actual)}, expected {_shown(expected)}", path
+    return None, None
+
+
+def _lookup(document: Any, path: str) -> tuple[bool, Any]:
+    current = document
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return False, None
+    return True, current
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    """JSON equality: ``true`` is not ``1``, ``1`` is ``1.0``."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    return bool(actual == expected)
+
+
+# --- Failures before a response ---------------------------------------------------------------
+
+
+def _network_failure(
+    intent: HttpProbe, ctx: StepContext, exc: Exception, elapsed: float
+) -> ProbeResult:
+    reason, failed = _describe(intent, exc)
+    logger.debug("http probe failed: %s", failed, extra={"run_id": ctx.run_id, "step": ctx.step})
+    values: dict[str, Any] = {"status": None, "latencyMs": _ms(elapsed), "failed": [failed]}
+    summary = f"{intent.method} {_safe_url(intent.url)}: {reason}"
+    return ProbeResult(False, summary, values, values["latencyMs"])
+
+
+def _describe(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
+    """A plain-words reason and the ``failed`` name for an exception raised before a response."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no response within {_duration(intent.timeout)} (timeout)", "timeout"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return f"invalid URL ({_short(str(exc))})", "url"
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _tls_reason(cause), "tls"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed ({_short(cause.reason or str(cause))})", "tls"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused", "connection"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset", "connection"
+        if isinstance(cause, socket.gaierror):
+            return "host name does not resolve", "connection"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({_short(str(exc))})", "connection"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"server broke the HTTP exchange ({_short(str(exc))})", "connection"
+    return f"request failed ({type(exc).__name__}: {_short(str(exc))})", "connection"
+
+
+def _tls_reason(error: ssl.SSLCertVerificationError) -> str:
+    code = error.verify_code
+    detail = _short(error.verify_message or str(error))
+    if code == _TLS_EXPIRED:
+        return "TLS certificate has expired"
+    if code == _TLS_NOT_YET_VALID:
+        return "TLS certificate is not yet valid"
+    if code == _TLS_HOSTNAME_MISMATCH:
+        return f"TLS certificate is for another name ({detail})"
+    if code in _TLS_UNTRUSTED:
+        return (
+            f"TLS certificate is not trusted ({detail}); "
+            "give its CA in tls.caBundle, or tls.verify: false for a test endpoint"
+        )
+    return f"TLS certificate rejected ({detail})"
+
+
+def _ca_failure(intent: HttpProbe, exc: _BadCaBundle) -> ProbeResult:
+    summary = (
+        f"{intent.method} {_safe_url(intent.url)}: CA bundle {exc.args[0]} "
+        "cannot be read as PEM certificates (relative paths start at the working directory)"
+    )
+    return ProbeResult(False, summary, {"status": None, "latencyMs": None, "failed": ["caBundle"]})
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+# --- Formatting -------------------------------------------------------------------------------
+
+
+def _safe_url(url: str) -> str:
+    """The URL without credentials or query string, which may hold tokens."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return _short(url.split("?", 1)[0].rsplit("@", 1)[-1])
+    shown = str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
+    return shown + ("?…" if parsed.query else "")
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    return f"{seconds:g}s"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
+def _excerpt(body: str) -> str:
+    if not body:
+        return "(empty)"
+    return repr(body[:_EXCERPT]) + ("…" if len(body) > _EXCERPT else "")
+
+
+def _quote(text: str) -> str:
+    return repr(_short(text))
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return _short(text)
