@@ -154,6 +154,14 @@ def print_summary(out: Console, result: RunResult, run_dir: str) -> None:
             f"availability {100 * (summary.availability or 0):.1f}%)",
             markup=False,
         )
+    if summary.rto_phases:
+        phases = ", ".join(
+            f"{name} +{seconds:.2f}s" for name, seconds in summary.rto_phases.items()
+        )
+        out.print(f"  RTO phases after fault start: {phases}", markup=False)
+    if summary.latency_ms:
+        figures = ", ".join(f"{name} {value:.1f} ms" for name, value in summary.latency_ms.items())
+        out.print(f"  probe latency: {figures}", markup=False)
     if summary.rpo_seconds is not None:
         out.print(
             f"  RPO {summary.rpo_seconds:.2f}s (canary writes lost: "

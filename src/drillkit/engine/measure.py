@@ -9,6 +9,7 @@ the first run of ``stableFor`` consecutive passing RTO samples after it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ class RunSummary:
     retries: int = 0
     errors: list[str] = field(default_factory=list)
     rto_seconds: float | None = None
+    rto_phases: dict[str, float] = field(default_factory=dict)
+    """Seconds after fault start: detected, restoreStarted, restoreFinished, recovered."""
+    latency_ms: dict[str, float] = field(default_factory=dict)
     rpo_seconds: float | None = None
     canary_writes_lost: int | None = None
     canary_gaps: int | None = None
@@ -68,6 +72,8 @@ class RunSummary:
             "retries": self.retries,
             "errors": self.errors,
             "rtoSeconds": self.rto_seconds,
+            "rtoPhases": self.rto_phases,
+            "latencyMs": self.latency_ms,
             "rpoSeconds": self.rpo_seconds,
             "canaryWritesLost": self.canary_writes_lost,
             "canaryGaps": self.canary_gaps,
@@ -140,10 +146,14 @@ def _measure_rto(events: list[JournalEvent], drill: Drill, summary: RunSummary) 
     summary.samples = len(samples)
     if samples:
         summary.availability = sum(1 for s in samples if s.data.get("ok")) / len(samples)
+        summary.latency_ms = _percentiles(
+            [float(s.data["latencyMs"]) for s in samples if s.data.get("latencyMs") is not None]
+        )
     fault_start = next((e.mono for e in events if e.type == "fault-undo-planned"), None)
     if fault_start is None:
         return
     after = [s for s in samples if float(s.data.get("at", s.mono)) >= fault_start]
+    _rto_phases(events, after, fault_start, summary)
     streak_start: float | None = None
     streak = 0
     for sample in after:
@@ -153,10 +163,48 @@ def _measure_rto(events: list[JournalEvent], drill: Drill, summary: RunSummary) 
             streak += 1
             if streak >= measure.stable_for and streak_start is not None:
                 summary.rto_seconds = max(0.0, streak_start - fault_start)
+                summary.rto_phases["recovered"] = round(summary.rto_seconds, 6)
                 return
         else:
             streak = 0
             streak_start = None
+
+
+def _rto_phases(
+    events: list[JournalEvent], after: list[JournalEvent], fault_start: float, summary: RunSummary
+) -> None:
+    """Seconds from fault start to detection (first failing sample) and restore start/end."""
+    first_failure = next(
+        (float(s.data.get("at", s.mono)) for s in after if not s.data.get("ok")), None
+    )
+    restores = [
+        e
+        for e in events
+        if e.type in ("restore-started", "restore-ended") and e.mono >= fault_start
+    ]
+    marks = {
+        "detected": first_failure,
+        "restoreStarted": next((e.mono for e in restores if e.type == "restore-started"), None),
+        "restoreFinished": next(
+            (e.mono for e in reversed(restores) if e.type == "restore-ended"), None
+        ),
+    }
+    for name, moment in marks.items():
+        if moment is not None:
+            summary.rto_phases[name] = round(moment - fault_start, 6)
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max by the nearest-rank method (no interpolation: every figure was seen)."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def rank(fraction: float) -> float:
+        index = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+        return round(ordered[index], 3)
+
+    return {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99), "max": round(ordered[-1], 3)}
 
 
 def _measure_rpo(events: list[JournalEvent], summary: RunSummary) -> None:

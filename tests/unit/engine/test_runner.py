@@ -383,3 +383,17 @@ def test_no_data_lost_means_an_rpo_near_zero(lab: Lab) -> None:
     assert summary.verdict == "passed", summary.to_json()
     assert summary.rpo_seconds is not None and summary.rpo_seconds <= 0.15
     assert summary.canary_writes_lost == 0
+
+
+def test_the_rto_phase_breakdown_is_ordered_and_ends_at_recovery(lab: Lab) -> None:
+    lab.set_config(recoverSeconds=0.4)
+    lab.add_drill("zone", ZONE_FAULT + "- name: let-it-fail\n  wait: 300ms\n" + RESTORE)
+    summary = run(lab, "zone").summary
+    phases = summary.rto_phases
+    assert list(phases) == ["detected", "restoreStarted", "restoreFinished", "recovered"]
+    assert phases["detected"] <= 0.2  # one 50 ms sample after the fault, plus scheduling
+    assert phases["detected"] < phases["restoreStarted"] <= phases["restoreFinished"]
+    assert summary.rto_seconds is not None
+    assert phases["restoreFinished"] + 0.3 < phases["recovered"] == round(summary.rto_seconds, 6)
+    assert set(summary.latency_ms) == {"p50", "p95", "p99", "max"}
+    assert summary.latency_ms["p50"] <= summary.latency_ms["p95"] <= summary.latency_ms["max"]
