@@ -20,6 +20,7 @@ MODULES: dict[str, str] = {
     "http": "drillkit.probes.http",
     "tls": "drillkit.probes.tls",
     "routing": "drillkit.probes.routing",
+    "rpo-canary": "drillkit.probes.canary_http",
 }
 """kind -> the module that registers it (imported on first use)."""
 
@@ -59,8 +60,9 @@ def _load(kind: str) -> bool:
 
 
 def generic_kinds() -> list[str]:
-    """The generic probe kinds available in this installation."""
-    return sorted(kind for kind in MODULES if _load(kind))
+    """The generic probe kinds (not canaries) available in this installation."""
+    loaded = [kind for kind in MODULES if _load(kind)]
+    return sorted(kind for kind in loaded if kind in GENERIC_PROBES.kinds())
 
 
 def probe_for(kind: str, provider: Any) -> ProbeHandler[Any] | None:
