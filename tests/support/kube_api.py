@@ -91,7 +91,7 @@ class ResourceType:
 
     def invalid(self, name: str, problems: list[str]) -> ApiError:
         text = f'{self.kind}.{self.group} "{name}" is invalid: ' + ", ".join(problems)
-        return self.error(422, name, text)
+        return ApiError(422, text, details={"name": name, "group": self.group, "kind": self.kind})
 
 
 def _validate_lease(lease: JsonObject) -> list[str]:
@@ -318,14 +318,18 @@ class KubeApiServer:
 
     def before_next(
         self,
-        action: Callable[[ResourceStore], None],
+        action: Callable[[ResourceStore], object],
         *,
         method: str | None = None,
         path: str | None = None,
         count: int = 1,
     ) -> None:
         """Run ``action`` on the store just before serving the next matching request (a race)."""
-        self._add(_Trigger(method, path, count, lambda: action(self.store)))
+
+        def run() -> None:
+            action(self.store)
+
+        self._add(_Trigger(method, path, count, run))
 
     def _add(self, trigger: _Trigger) -> None:
         with self._lock:
@@ -343,6 +347,10 @@ class KubeApiServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop listening: new connections are refused (an API server gone down)."""
         http, self._http = self._http, None
         if http is not None:
             http.shutdown()
@@ -412,6 +420,7 @@ class _HttpServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
     server: _HttpServer
 
     def _serve(self) -> None:

@@ -719,11 +719,20 @@ class Runner:
         self.progress.message(f"undone: {fault.fault_id}")
 
     def _release_lock(self) -> None:
+        """Release the target lock; a failure is journaled, never allowed to skip the rest."""
         if self._lock is None:
             return
-        self._lock.release()
+        lock, self._lock = self._lock, None
+        try:
+            lock.release()
+        except Exception as exc:
+            message = exc.message if isinstance(exc, DrillError) else f"{type(exc).__name__}: {exc}"
+            self.journal.append("warning", None, message=f"releasing the lock failed: {message}")
+            self.progress.warning(
+                f"releasing the target lock failed ({message}); it expires by itself"
+            )
+            return
         self.journal.append("lock-released", None)
-        self._lock = None
 
     def _close_provider(self) -> None:
         try:

@@ -253,8 +253,10 @@ def _refuse_if_held(
         return
     last = spec.renew_time or spec.acquire_time
     where = f"lease {api.namespace}/{api.name}"
+    drillkit = holder.startswith(IDENTITY_PREFIX)
     record = _holder_record(lease)
-    drillkit = bool(record) and holder == IDENTITY_PREFIX + str(record.get("runId"))
+    if drillkit and holder != IDENTITY_PREFIX + str(record.get("runId")):
+        record = {"runId": holder.removeprefix(IDENTITY_PREFIX)}  # annotation missing or stale
     who = describe_holder(record) if drillkit else f"holderIdentity {holder}"
     message = f"target `{target}` is locked by another {'drill run' if drillkit else 'holder'}"
     if last is None or spec.lease_duration_seconds is None:

@@ -398,3 +398,41 @@ def test_the_rto_phase_breakdown_is_ordered_and_ends_at_recovery(lab: Lab) -> No
     assert phases["restoreFinished"] + 0.3 < phases["recovered"] == round(summary.rto_seconds, 6)
     assert set(summary.latency_ms) == {"p50", "p95", "p99", "max"}
     assert summary.latency_ms["p50"] <= summary.latency_ms["p95"] <= summary.latency_ms["max"]
+
+
+def test_a_lock_that_fails_to_release_does_not_skip_closing_or_the_verdict(lab: Lab) -> None:
+    from drillkit.errors import TransientError
+
+    class StuckLock:
+        def release(self) -> None:
+            raise TransientError("503 from the API server while releasing")
+
+        def describe(self) -> dict[str, str]:
+            return {"kind": "stuck"}
+
+    class StuckLockProvider(TestProvider):
+        name = "test-stuck-lock"
+
+        def acquire_lock(
+            self, run_id: str, holder: dict[str, object], ttl_seconds: float
+        ) -> StuckLock:  # type: ignore[override]
+            return StuckLock()
+
+    for kind in TestProvider.faults.kinds():
+        StuckLockProvider.faults.register(kind, TestProvider.faults.create(kind, None).__class__)
+    for kind in TestProvider.restores.kinds():
+        StuckLockProvider.restores.register(
+            kind, TestProvider.restores.create(kind, None).__class__
+        )
+    for kind in TestProvider.probes.kinds():
+        StuckLockProvider.probes.register(kind, TestProvider.probes.create(kind, None).__class__)
+    lab.add_drill("zone", ZONE_FAULT + RESTORE)
+    repo = DrillRepository.discover(lab.root)
+    result = runner_for(lab, "zone", provider=StuckLockProvider(TARGET, repo.target(TARGET))).run()
+    assert result.summary.verdict == "passed"
+    events = read_journal(result.run_dir / "journal.jsonl").events
+    assert any(
+        e.type == "warning" and "releasing the lock failed" in e.data["message"] for e in events
+    )
+    assert events[-1].type == "run-ended"
+    assert lab.world["calls"][-1] == "close"
