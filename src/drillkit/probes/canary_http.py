@@ -51,12 +51,12 @@ from typing import Any
 import httpx
 
 from drillkit.errors import PermanentError, TransientError
+from drillkit.probes.redaction import causes, excerpt, safe_url, short
 from drillkit.probes.registry import generic_canary
 from drillkit.providers.base import StepContext
 from drillkit.spec.probes import HttpCanaryTarget, RpoCanaryProbe
 
 _TIMEOUT_SECONDS = 5.0
-_EXCERPT = 120
 _MAX_PAGES = 1000
 
 _ClientKey = tuple[bool, str | None]
@@ -97,11 +97,11 @@ class HttpCanaryHandler:
             url = _next_url(url, following)
             if str(url) in seen:
                 raise PermanentError(
-                    f"canary read GET {_safe_url(str(url))}: `next` points back to a page "
+                    f"canary read GET {safe_url(str(url))}: `next` points back to a page "
                     "already read; the listing loops"
                 )
         raise PermanentError(
-            f"canary read GET {_safe_url(str(target.read_url))}: more than {_MAX_PAGES} pages",
+            f"canary read GET {safe_url(str(target.read_url))}: more than {_MAX_PAGES} pages",
             fix="make the service filter by `runId`, or return larger pages",
         )
 
@@ -131,22 +131,20 @@ class HttpCanaryHandler:
             return client.request(method, url, timeout=_timeout(ctx), **kwargs)
         except httpx.TimeoutException:
             raise TransientError(
-                f"{method} {_safe_url(url)}: no response within {_timeout(ctx):g}s (timeout)"
+                f"{method} {safe_url(url)}: no response within {_timeout(ctx):g}s (timeout)"
             ) from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise PermanentError(
-                f"{method} {_safe_url(url)}: invalid URL ({_short(exc)})"
-            ) from None
+            raise PermanentError(f"{method} {safe_url(url)}: invalid URL ({short(exc)})") from None
         except httpx.TransportError as exc:
-            for cause in _causes(exc):
+            for cause in causes(exc):
                 if isinstance(cause, ssl.SSLCertVerificationError):
                     raise PermanentError(
-                        f"{method} {_safe_url(url)}: TLS certificate rejected "
-                        f"({_short(cause.verify_message or cause)})",
+                        f"{method} {safe_url(url)}: TLS certificate rejected "
+                        f"({short(cause.verify_message or cause)})",
                         fix="give the service's CA in http.tls.caBundle",
                     ) from None
             raise TransientError(
-                f"{method} {_safe_url(url)}: cannot reach the service ({_short(exc)})"
+                f"{method} {safe_url(url)}: cannot reach the service ({short(exc)})"
             ) from None
 
     def _client(self, target: HttpCanaryTarget) -> httpx.Client:
@@ -207,7 +205,7 @@ def _status_error(
     what: str, method: str, url: str, response: httpx.Response
 ) -> TransientError | PermanentError:
     status = f"{response.status_code} {response.reason_phrase}".rstrip()
-    message = f"{what} {method} {_safe_url(url)}: {status}; body starts {_excerpt(response.text)}"
+    message = f"{what} {method} {safe_url(url)}: {status}; body starts {excerpt(response.text)}"
     code = response.status_code
     if code >= httpx.codes.INTERNAL_SERVER_ERROR or code == httpx.codes.TOO_MANY_REQUESTS:
         return TransientError(message)
@@ -216,12 +214,12 @@ def _status_error(
 
 def _page(response: httpx.Response, url: str) -> tuple[list[Any], str | None]:
     """The records of one page and the ``next`` link, if any."""
-    where = f"canary read GET {_safe_url(url)}"
+    where = f"canary read GET {safe_url(url)}"
     try:
         document = json.loads(response.text)
     except ValueError:
         raise PermanentError(
-            f"{where}: the answer is not JSON; body starts {_excerpt(response.text)}"
+            f"{where}: the answer is not JSON; body starts {excerpt(response.text)}"
         ) from None
     if isinstance(document, list):
         return document, None
@@ -249,41 +247,11 @@ def _next_url(current: httpx.URL, following: str) -> httpx.URL:
         url = current.join(following)
     except httpx.InvalidURL:
         raise PermanentError(
-            f"canary read: `next` is not a valid URL ({_short(following)})"
+            f"canary read: `next` is not a valid URL ({short(following)})"
         ) from None
     if (url.scheme, url.host, url.port) != (current.scheme, current.host, current.port):
         raise PermanentError(
-            f"canary read GET {_safe_url(str(current))}: `next` leaves the service "
-            f"({_safe_url(str(url))}); pages must stay on the same scheme, host and port"
+            f"canary read GET {safe_url(str(current))}: `next` leaves the service "
+            f"({safe_url(str(url))}); pages must stay on the same scheme, host and port"
         )
     return url
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _safe_url(url: str) -> str:
-    """The URL without credentials or query string, which may hold tokens."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return _short(url.split("?", 1)[0].rsplit("@", 1)[-1])
-    shown = str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
-    return shown + ("?…" if parsed.query else "")
-
-
-def _short(value: object) -> str:
-    text = str(value)
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
-
-
-def _excerpt(body: str) -> str:
-    if not body:
-        return "(empty)"
-    return repr(body[:_EXCERPT]) + ("…" if len(body) > _EXCERPT else "")

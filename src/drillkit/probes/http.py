@@ -26,20 +26,19 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from drillkit.probes.redaction import causes, excerpt, safe_url, short
 from drillkit.probes.registry import generic_probe
 from drillkit.providers.base import ProbeResult, StepContext
 from drillkit.spec.probes import HttpProbe
 
 logger = logging.getLogger(__name__)
 
-_EXCERPT = 120
 """The most characters of a response body (or a compared field) a result may quote."""
 
 _ClientKey = tuple[bool, str | None]
@@ -181,7 +180,7 @@ def _evaluate(intent: HttpProbe, response: httpx.Response, elapsed: float) -> Pr
     text = response.text if (expect.body_contains is not None or expect.json_fields) else ""
     if expect.body_contains is not None and expect.body_contains not in text:
         problems.append(
-            f"body does not contain {_quote(expect.body_contains)}; body starts {_excerpt(text)}"
+            f"body does not contain {_quote(expect.body_contains)}; body starts {excerpt(text)}"
         )
         failed.append("bodyContains")
     if expect.json_fields:
@@ -203,7 +202,7 @@ def _evaluate(intent: HttpProbe, response: httpx.Response, elapsed: float) -> Pr
         problems.append(f"took {elapsed:.2f}s, above maxLatency {_duration(intent.max_latency)}")
         failed.append("maxLatency")
 
-    where = f"{intent.method} {_safe_url(intent.url)}"
+    where = f"{intent.method} {safe_url(intent.url)}"
     if failed:
         values["failed"] = list(dict.fromkeys(failed))
         return ProbeResult(False, f"{where}: " + "; ".join(problems), values, values["latencyMs"])
@@ -215,7 +214,7 @@ def _check_json(text: str, fields: dict[str, Any]) -> tuple[str | None, str | No
     try:
         document = json.loads(text)
     except ValueError:
-        return f"body is not JSON; body starts {_excerpt(text)}", None
+        return f"body is not JSON; body starts {excerpt(text)}", None
     for path, expected in fields.items():
         found, actual = _lookup(document, path)
         if not found:
@@ -253,7 +252,7 @@ def _network_failure(
     reason, failed = _describe(intent, exc)
     logger.debug("http probe failed: %s", failed, extra={"run_id": ctx.run_id, "step": ctx.step})
     values: dict[str, Any] = {"status": None, "latencyMs": _ms(elapsed), "failed": [failed]}
-    summary = f"{intent.method} {_safe_url(intent.url)}: {reason}"
+    summary = f"{intent.method} {safe_url(intent.url)}: {reason}"
     return ProbeResult(False, summary, values, values["latencyMs"])
 
 
@@ -262,12 +261,12 @@ def _describe(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
     if isinstance(exc, httpx.TimeoutException):
         return f"no response within {_duration(intent.timeout)} (timeout)", "timeout"
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return f"invalid URL ({_short(str(exc))})", "url"
-    for cause in _causes(exc):
+        return f"invalid URL ({short(str(exc))})", "url"
+    for cause in causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return _tls_reason(cause), "tls"
         if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed ({_short(cause.reason or str(cause))})", "tls"
+            return f"TLS handshake failed ({short(cause.reason or str(cause))})", "tls"
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused", "connection"
         if isinstance(cause, ConnectionResetError):
@@ -275,15 +274,15 @@ def _describe(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
         if isinstance(cause, socket.gaierror):
             return "host name does not resolve", "connection"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({_short(str(exc))})", "connection"
+        return f"cannot connect ({short(str(exc))})", "connection"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP exchange ({_short(str(exc))})", "connection"
-    return f"request failed ({type(exc).__name__}: {_short(str(exc))})", "connection"
+        return f"server broke the HTTP exchange ({short(str(exc))})", "connection"
+    return f"request failed ({type(exc).__name__}: {short(str(exc))})", "connection"
 
 
 def _tls_reason(error: ssl.SSLCertVerificationError) -> str:
     code = error.verify_code
-    detail = _short(error.verify_message or str(error))
+    detail = short(error.verify_message or str(error))
     if code == _TLS_EXPIRED:
         return "TLS certificate has expired"
     if code == _TLS_NOT_YET_VALID:
@@ -300,32 +299,13 @@ def _tls_reason(error: ssl.SSLCertVerificationError) -> str:
 
 def _ca_failure(intent: HttpProbe, exc: _BadCaBundle) -> ProbeResult:
     summary = (
-        f"{intent.method} {_safe_url(intent.url)}: CA bundle {exc.args[0]} "
+        f"{intent.method} {safe_url(intent.url)}: CA bundle {exc.args[0]} "
         "cannot be read as PEM certificates (relative paths start at the working directory)"
     )
     return ProbeResult(False, summary, {"status": None, "latencyMs": None, "failed": ["caBundle"]})
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 # --- Formatting -------------------------------------------------------------------------------
-
-
-def _safe_url(url: str) -> str:
-    """The URL without credentials or query string, which may hold tokens."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return _short(url.split("?", 1)[0].rsplit("@", 1)[-1])
-    shown = str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
-    return shown + ("?…" if parsed.query else "")
 
 
 def _ms(seconds: float) -> float:
@@ -337,20 +317,10 @@ def _duration(value: timedelta) -> str:
     return f"{seconds:g}s"
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
-
-
-def _excerpt(body: str) -> str:
-    if not body:
-        return "(empty)"
-    return repr(body[:_EXCERPT]) + ("…" if len(body) > _EXCERPT else "")
-
-
 def _quote(text: str) -> str:
-    return repr(_short(text))
+    return repr(short(text))
 
 
 def _shown(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return _short(text)
+    return short(text)

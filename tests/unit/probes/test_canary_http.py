@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +23,7 @@ from drillkit.spec.restores import RESTORE_KINDS
 from tests.support import test_provider
 from tests.support.canary_service import CanaryService
 from tests.support.lab import TARGET, Lab
-
-
-@dataclass
-class Context:
-    run_id: str = "run-1"
-    step: str = "rpo-canary"
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def note(self, event: str, **data: Any) -> None:
-        pass
-
-    def remaining(self) -> float:
-        return 60.0
-
+from tests.support.probe_context import ProbeContext as Context
 
 CTX = Context()
 

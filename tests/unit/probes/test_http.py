@@ -9,7 +9,6 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,7 @@ from drillkit.probes.registry import probe_for
 from drillkit.providers.base import ProbeResult
 from drillkit.spec.probes import HttpProbe
 from tests.support.http_server import LocalHttpServer
-
-
-@dataclass
-class Context:
-    """A StepContext with plenty of time left."""
-
-    run_id: str = "run-1"
-    step: str = "probe"
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def note(self, event: str, **data: Any) -> None:
-        self.notes.append((event, data))
-
-    def remaining(self) -> float:
-        return 60.0
-
+from tests.support.probe_context import ProbeContext as Context
 
 CTX = Context()
 

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,22 +17,9 @@ from drillkit.probes.registry import probe_for
 from drillkit.providers.base import ProbeResult
 from drillkit.spec.probes import RoutingProbe
 from tests.support.dns_server import ZoneResolver, dns_server
+from tests.support.probe_context import ProbeContext as Context
 
 NAME = "app.drill.test"
-
-
-@dataclass
-class Context:
-    run_id: str = "run-1"
-    step: str = "probe-routing"
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def note(self, event: str, **data: Any) -> None:
-        self.notes.append((event, data))
-
-    def remaining(self) -> float:
-        return 60.0
 
 
 @dataclass

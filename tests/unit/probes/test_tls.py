@@ -7,9 +7,8 @@ and signed by a CA built the same way, so every date is exactly known.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,27 +24,12 @@ from drillkit.probes.registry import probe_for
 from drillkit.probes.tls import TlsProbeHandler
 from drillkit.providers.base import ProbeResult
 from drillkit.spec.probes import TlsProbe
+from tests.support.probe_context import ProbeContext as Ctx
 from tests.support.tls_server import SilentServer, TlsServer, closed_port
 
 NAME = "orders.test"
 # Whole seconds, so the dates in messages are exact.
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass
-class Ctx:
-    """A StepContext with a generous clock that remembers its notes."""
-
-    run_id: str = "run-1"
-    step: str = "probe-tls"
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def note(self, event: str, **data: Any) -> None:
-        self.notes.append((event, data))
-
-    def remaining(self) -> float:
-        return 60.0
 
 
 @dataclass

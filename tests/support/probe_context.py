@@ -1,0 +1,23 @@
+"""A StepContext for calling probe and canary handlers directly in tests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ProbeContext:
+    """Plenty of time left; remembers the notes a handler journals."""
+
+    run_id: str = "run-1"
+    step: str = "probe"
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def note(self, event: str, **data: Any) -> None:
+        self.notes.append((event, data))
+
+    def remaining(self) -> float:
+        return 60.0
