@@ -45,12 +45,12 @@ import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from drillkit.errors import PermanentError, TransientError
+from drillkit.probes.client_tls import ClientKey, UnreadableCaBundle, client_key, httpx_verify
 from drillkit.probes.redaction import causes, excerpt, safe_url, short
 from drillkit.probes.registry import generic_canary
 from drillkit.providers.base import StepContext
@@ -59,7 +59,6 @@ from drillkit.spec.probes import HttpCanaryTarget, RpoCanaryProbe
 _TIMEOUT_SECONDS = 5.0
 _MAX_PAGES = 1000
 
-_ClientKey = tuple[bool, str | None]
 """(verify, absolute CA bundle path)."""
 
 
@@ -70,7 +69,7 @@ class HttpCanaryHandler:
     def __init__(self, provider: Any) -> None:
         self._provider = provider
         self._lock = threading.Lock()
-        self._clients: dict[_ClientKey, httpx.Client] = {}
+        self._clients: dict[ClientKey, httpx.Client] = {}
 
     def write(self, intent: RpoCanaryProbe, run_id: str, seq: int, ctx: StepContext) -> None:
         target = _http(intent)
@@ -148,11 +147,11 @@ class HttpCanaryHandler:
             ) from None
 
     def _client(self, target: HttpCanaryTarget) -> httpx.Client:
-        key = _client_key(target)
+        key = client_key(target.tls)
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = httpx.Client(verify=_verify(key), follow_redirects=False)
+                client = httpx.Client(verify=_checked_verify(key), follow_redirects=False)
                 self._clients[key] = client
             return client
 
@@ -167,24 +166,12 @@ def _http(intent: RpoCanaryProbe) -> HttpCanaryTarget:
     return intent.http
 
 
-def _client_key(target: HttpCanaryTarget) -> _ClientKey:
-    bundle = target.tls.ca_bundle
-    if not target.tls.verify or bundle is None:
-        return (target.tls.verify, None)
-    return (True, str(Path(bundle).expanduser().resolve()))
-
-
-def _verify(key: _ClientKey) -> ssl.SSLContext | bool:
-    verify, bundle = key
-    if not verify:
-        return False
-    if bundle is None:
-        return True
+def _checked_verify(key: ClientKey) -> ssl.SSLContext | bool:
     try:
-        return ssl.create_default_context(cafile=bundle)
-    except (OSError, ValueError):
+        return httpx_verify(key)
+    except UnreadableCaBundle as exc:
         raise PermanentError(
-            f"CA bundle {bundle} cannot be read as PEM certificates",
+            f"CA bundle {exc.args[0]} cannot be read as PEM certificates",
             fix="fix http.tls.caBundle (a relative path starts at the working directory)",
         ) from None
 

@@ -27,11 +27,11 @@ import threading
 import time
 import weakref
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from drillkit.probes.client_tls import ClientKey, UnreadableCaBundle, client_key, httpx_verify
 from drillkit.probes.redaction import causes, excerpt, safe_url, short
 from drillkit.probes.registry import generic_probe
 from drillkit.providers.base import ProbeResult, StepContext
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 """The most characters of a response body (or a compared field) a result may quote."""
 
-_ClientKey = tuple[bool, str | None]
 """(verify, absolute CA bundle path): one client, and one connection pool, per TLS setting."""
 
 # OpenSSL verify codes worth naming in plain words.
@@ -51,10 +50,6 @@ _TLS_HOSTNAME_MISMATCH = 62
 _TLS_UNTRUSTED = {18, 19, 20, 21}
 
 
-class _BadCaBundle(Exception):
-    """The configured CA bundle cannot be read; reported as a failed probe."""
-
-
 @generic_probe("http")
 class HttpProbeHandler:
     """Measures one ``HttpProbe``; safe to share between sampler threads."""
@@ -62,15 +57,15 @@ class HttpProbeHandler:
     def __init__(self, provider: Any) -> None:
         self._provider = provider
         self._lock = threading.Lock()
-        self._clients: dict[_ClientKey, httpx.Client] = {}
+        self._clients: dict[ClientKey, httpx.Client] = {}
         self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[_ClientKey, httpx.AsyncClient]
+            asyncio.AbstractEventLoop, dict[ClientKey, httpx.AsyncClient]
         ] = weakref.WeakKeyDictionary()
 
     def measure(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
         try:
             client = self._client(intent)
-        except _BadCaBundle as exc:
+        except UnreadableCaBundle as exc:
             return _ca_failure(intent, exc)
         started = time.perf_counter()
         try:
@@ -88,7 +83,7 @@ class HttpProbeHandler:
     async def measure_async(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
         try:
             client = self._async_client(intent)
-        except _BadCaBundle as exc:
+        except UnreadableCaBundle as exc:
             return _ca_failure(intent, exc)
         started = time.perf_counter()
         try:
@@ -118,43 +113,24 @@ class HttpProbeHandler:
             await client.aclose()
 
     def _client(self, intent: HttpProbe) -> httpx.Client:
-        key = _client_key(intent)
+        key = client_key(intent.tls)
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = httpx.Client(verify=_verify(key))
+                client = httpx.Client(verify=httpx_verify(key))
                 self._clients[key] = client
             return client
 
     def _async_client(self, intent: HttpProbe) -> httpx.AsyncClient:
-        key = _client_key(intent)
+        key = client_key(intent.tls)
         loop = asyncio.get_running_loop()
         with self._lock:
             clients = self._async_clients.setdefault(loop, {})
             client = clients.get(key)
             if client is None:
-                client = httpx.AsyncClient(verify=_verify(key))
+                client = httpx.AsyncClient(verify=httpx_verify(key))
                 clients[key] = client
             return client
-
-
-def _client_key(intent: HttpProbe) -> _ClientKey:
-    bundle = intent.tls.ca_bundle
-    if not intent.tls.verify or bundle is None:
-        return (intent.tls.verify, None)
-    return (True, str(Path(bundle).expanduser().resolve()))
-
-
-def _verify(key: _ClientKey) -> ssl.SSLContext | bool:
-    verify, bundle = key
-    if not verify:
-        return False
-    if bundle is None:
-        return True
-    try:
-        return ssl.create_default_context(cafile=bundle)
-    except (OSError, ValueError) as exc:
-        raise _BadCaBundle(bundle) from exc
 
 
 def _timeout(intent: HttpProbe, ctx: StepContext) -> float:
@@ -297,7 +273,7 @@ def _tls_reason(error: ssl.SSLCertVerificationError) -> str:
     return f"TLS certificate rejected ({detail})"
 
 
-def _ca_failure(intent: HttpProbe, exc: _BadCaBundle) -> ProbeResult:
+def _ca_failure(intent: HttpProbe, exc: UnreadableCaBundle) -> ProbeResult:
     summary = (
         f"{intent.method} {safe_url(intent.url)}: CA bundle {exc.args[0]} "
         "cannot be read as PEM certificates (relative paths start at the working directory)"
