@@ -175,6 +175,7 @@ class Runner:
         summary = self._measure()
         self.journal.append("run-ended", None, verdict=summary.verdict, summary=summary.to_json())
         self.journal.close()
+        self._write_samples()
         self.progress.close()
         if error is not None and not isinstance(error, DrillError | KeyboardInterrupt):
             raise error
@@ -779,6 +780,15 @@ class Runner:
             "dryRun": self.options.dry_run,
             "drillkit": __version__,
         }
+
+    def _write_samples(self) -> None:
+        """Raw samples per sampler in ``samples/``, derived from the journal (evidence files)."""
+        from drillkit.engine.samples import write_samples
+
+        try:
+            write_samples(self.journal.path, self.run_dir / "samples")
+        except OSError as exc:
+            self.progress.warning(f"could not write raw samples: {exc.strerror}")
 
     def _write_definition(self) -> None:
         import yaml

@@ -436,3 +436,22 @@ def test_a_lock_that_fails_to_release_does_not_skip_closing_or_the_verdict(lab: 
     )
     assert events[-1].type == "run-ended"
     assert lab.world["calls"][-1] == "close"
+
+
+def test_raw_samples_are_written_per_sampler_next_to_the_journal(lab: Lab) -> None:
+    import json
+
+    lab.add_drill(
+        "loss",
+        "- name: soak\n  wait: 300ms\n" + ZONE_FAULT + RESTORE,
+        objectives="rto: 1m, rpo: 5s",
+        measure=CANARY,
+    )
+    result = run(lab, "loss")
+    rto = (result.run_dir / "samples" / "rto.jsonl").read_text().splitlines()
+    assert len(rto) == result.summary.samples
+    first = json.loads(rto[0])
+    assert set(first) == {"at", "sinceFault", "ok", "latencyMs", "summary"}
+    assert first["sinceFault"] < 0  # sampling starts before the fault
+    canary = (result.run_dir / "samples" / "rpo-canary.jsonl").read_text().splitlines()
+    assert json.loads(canary[0])["seq"] == 1
