@@ -49,7 +49,10 @@ def new_world(path: Path, **config: Any) -> Path:
 
 
 def read_world(path: Path) -> dict[str, Any]:
-    return dict(json.loads(path.read_text()))
+    """The world as it is now; waits for a writer (``_world`` truncates, then writes)."""
+    with open(path, encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        return dict(json.loads(handle.read()))
 
 
 @contextmanager
