@@ -373,8 +373,9 @@ def run(
     \b
     Exit codes: 0 passed, 1 failed or aborted, 2 bad input or refused by a guard.
     """
+    from drillkit.engine.guards import refuse_if_frozen
     from drillkit.engine.runner import Runner, RunOptions
-    from drillkit.errors import GuardRefused, VersionError
+    from drillkit.errors import VersionError
     from drillkit.providers.registry import PROVIDERS
     from drillkit.terminal import console, print_summary
 
@@ -387,11 +388,7 @@ def run(
             f"refused: {why}",
             fix="bump metadata.version and run `drill lock`; prod targets run only locked versions",
         )
-    if planned.blocked_by:
-        raise GuardRefused(
-            f"refused: {planned.blocked_by[0].detail}",
-            fix="wait until the freeze window ends, or pick another target",
-        )
+    refuse_if_frozen(planned)
     provider = PROVIDERS.get(planned.target.provider)(target_name, planned.target)
     options = RunOptions(output_dir=_output_dir(state, output), yes=yes, dry_run=dry_run)
     runner = Runner(

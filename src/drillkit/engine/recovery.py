@@ -12,6 +12,7 @@ recovery twice, or on a run that already finished, is harmless.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from drillkit.engine.journal import JournalEvent, JournalWriter, read_journal
 from drillkit.engine.measure import pending_faults
 from drillkit.engine.progress import Progress
-from drillkit.engine.retry import call_with_retry
+from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
 from drillkit.errors import DrillError, UserInputError
 from drillkit.providers.registry import ProviderRegistry
 from drillkit.spec.targets import Target
@@ -41,8 +42,6 @@ class RecoveryResult:
 
 class _RecoveryContext:
     def __init__(self, writer: JournalWriter, run_id: str, step: str) -> None:
-        import threading
-
         self.run_id = run_id
         self.step = step
         self.cancelled = threading.Event()
@@ -52,7 +51,7 @@ class _RecoveryContext:
         self._writer.append("provider-call", self.step, call=event, recovery=True, **data)
 
     def remaining(self) -> float:
-        return 300.0
+        return REVERT_BUDGET_SECONDS
 
 
 def find_run(output_dir: Path, run_id: str) -> Path:
@@ -147,43 +146,20 @@ def _revert(
     progress: Progress,
 ) -> None:
     fault_id = str(event.data.get("faultId"))
-    handler = provider.fault_handler(str(event.data.get("kind")))
-    if handler is None:
-        result.failed.append(fault_id)
-        writer.append(
-            "fault-revert-failed",
-            event.step,
-            faultId=fault_id,
-            error=f"provider {provider.name} has no handler for {event.data.get('kind')}",
-        )
-        return
     context = _RecoveryContext(writer, run_id, event.step or "")
-    writer.append("fault-reverting", event.step, faultId=fault_id, recovery=True)
-
-    def on_retry(attempt: int, error: BaseException, wait: float) -> None:
-        writer.append(
-            "retry",
-            event.step,
-            call="revert",
-            attempt=attempt,
-            error=f"{type(error).__name__}: {error}"[:500],
-            waitSeconds=round(wait, 3),
-        )
-
-    try:
-        outcome = call_with_retry(
-            lambda: handler.revert(event.data["undo"], context),
-            budget_seconds=300.0,
-            on_retry=on_retry,
-        )
-    except Exception as exc:
-        message = exc.message if isinstance(exc, DrillError) else f"{type(exc).__name__}: {exc}"
-        result.failed.append(fault_id)
-        writer.append("fault-revert-failed", event.step, faultId=fault_id, error=message[:500])
-        progress.warning(f"could not undo {fault_id}: {message}")
-        return
-    result.reverted.append(fault_id)
-    writer.append(
-        "fault-reverted", event.step, faultId=fault_id, recovery=True, result=outcome or {}
+    outcome = revert_fault(
+        provider,
+        fault_id=fault_id,
+        kind=str(event.data.get("kind")),
+        step=event.step,
+        undo=event.data["undo"],
+        context=context,
+        journal=writer,
+        recovery=True,
     )
-    progress.message(f"undone: {fault_id}")
+    if outcome.reverted:
+        result.reverted.append(fault_id)
+        progress.message(f"undone: {fault_id}")
+    else:
+        result.failed.append(fault_id)
+        progress.warning(f"could not undo {fault_id}: {outcome.error}")

@@ -21,11 +21,13 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from drillkit.engine.journal import JournalWriter
 from drillkit.errors import TransientError
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 5.0
+MAX_ERROR_TEXT = 500
 
 
 def is_transient(error: BaseException) -> bool:
@@ -56,3 +58,26 @@ def call_with_retry(
         reraise=True,
     )
     return retrying(call)
+
+
+def call_with_journaled_retry(
+    call: Callable[[], T],
+    *,
+    journal: JournalWriter,
+    step: str | None,
+    what: str,
+    budget_seconds: float,
+) -> T:
+    """``call_with_retry`` that records every retry as a ``retry`` journal event."""
+
+    def on_retry(attempt: int, error: BaseException, wait: float) -> None:
+        journal.append(
+            "retry",
+            step,
+            call=what,
+            attempt=attempt,
+            error=f"{type(error).__name__}: {error}"[:MAX_ERROR_TEXT],
+            waitSeconds=round(wait, 3),
+        )
+
+    return call_with_retry(call, budget_seconds=max(budget_seconds, 0.0), on_retry=on_retry)

@@ -25,21 +25,24 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from drillkit import __version__
 from drillkit.engine.clock import Clock, SystemClock
+from drillkit.engine.guards import enforce_guards
 from drillkit.engine.interrupts import AbortSignal, InterruptGuard
 from drillkit.engine.journal import JournalWriter
 from drillkit.engine.measure import RunSummary, summarize
 from drillkit.engine.plan import Plan, PlannedStep
 from drillkit.engine.progress import Progress
-from drillkit.engine.retry import call_with_retry
+from drillkit.engine.retry import MAX_ERROR_TEXT, call_with_journaled_retry
+from drillkit.engine.rpo_canary import RpoCanary
 from drillkit.engine.run_id import new_run_id
-from drillkit.engine.samplers import CanaryWriter, Sampler, SamplerSpec
-from drillkit.engine.support import blast_radius_violations, check_support, step_impacts
+from drillkit.engine.samplers import Sampler, SamplerSpec
+from drillkit.engine.support import check_support, step_impacts
+from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
 from drillkit.errors import (
     DrillError,
     FaultFailed,
@@ -51,10 +54,12 @@ from drillkit.errors import (
     StepTimeout,
 )
 from drillkit.providers.base import JsonDict, ProbeResult, Provider, TargetLock
+from drillkit.spec.probes import RpoCanaryProbe
+from drillkit.spec.references import ProbeRef
 from drillkit.spec.steps import CheckpointStep, WaitStep
 
 _POLL_SECONDS = 0.02
-_MAX_ERROR_TEXT = 500
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass
@@ -130,8 +135,7 @@ class Runner:
         self.applied: list[AppliedFault] = []
         self._applied_lock = threading.Lock()
         self._samplers: list[Sampler] = []
-        self._canary: CanaryWriter | None = None
-        self._canary_done: Callable[[], None] | None = None
+        self._canary: RpoCanary | None = None
         self._lock: TargetLock | None = None
         self._straggler: concurrent.futures.Future[Any] | None = None
         self._fault_started: float | None = None
@@ -165,9 +169,11 @@ class Runner:
                 error = exc
                 self._journal_error(exc)
             finally:
-                self._stop_canary()
+                if self._canary is not None:
+                    self._canary.stop()  # before undo, so undo cannot pass for recovery
                 self._undo_everything()
-                self._finish_canary()
+                if self._canary is not None:
+                    self._canary.finish()
                 self._stop_samplers()
                 self._release_lock()
                 self._close_provider()
@@ -204,7 +210,9 @@ class Runner:
                 )
 
         self._phase("guards")
-        self._guards(impacts)
+        enforce_guards(
+            self.plan, impacts, self.journal, yes=self.options.yes, confirm=self.progress.confirm
+        )
 
         self._phase("lock")
         self._lock = self.provider.acquire_lock(
@@ -237,47 +245,9 @@ class Runner:
 
         self._phase("verify")
         self._verify()
-        self._stop_canary()
-        self._finish_canary()
-
-    def _guards(self, impacts: list[Any]) -> None:
-        plan = self.plan
-        for guard in plan.guards:
-            self.journal.append("guard", None, guard=guard.name, ok=guard.ok, detail=guard.detail)
-        if plan.blocked_by:
-            raise GuardRefused(
-                f"refused: {plan.blocked_by[0].detail}",
-                fix="wait until the freeze window ends, or pick another target",
-            )
-        violations = blast_radius_violations(plan, impacts)
-        for violation in violations:
-            self.journal.append("guard", None, guard="blast-radius", ok=False, detail=violation)
-        if violations:
-            raise GuardRefused(
-                f"refused: {violations[0]}",
-                fix="narrow the fault's selector, or raise the limit in "
-                "spec.safety.blastRadius (a new drill version)",
-            )
-        self.journal.append(
-            "guard", None, guard="blast-radius", ok=True, detail="within spec.safety.blastRadius"
-        )
-        if plan.needs_confirmation:
-            confirmed = self.options.yes or self.progress.confirm(
-                f"Target {plan.target_name} is tier {plan.target.tier}.", plan.target_name
-            )
-            self.journal.append(
-                "guard",
-                None,
-                guard="confirmation",
-                ok=confirmed,
-                detail="--yes" if self.options.yes else "typed confirmation",
-            )
-            if not confirmed:
-                raise GuardRefused(
-                    f"refused: target `{plan.target_name}` is tier {plan.target.tier} and the run "
-                    "was not confirmed",
-                    fix=f"pass --yes, or run interactively and type `{plan.target_name}`",
-                )
+        if self._canary is not None:
+            self._canary.stop()
+            self._canary.finish()
 
     def _baseline(self) -> None:
         """The service must be healthy before anything is broken, or the drill proves nothing."""
@@ -288,7 +258,7 @@ class Runner:
                 None,
                 sampler=spec.name,
                 ok=result.ok,
-                summary=result.summary[:_MAX_ERROR_TEXT],
+                summary=result.summary[:MAX_ERROR_TEXT],
             )
             if not result.ok:
                 raise GuardRefused(
@@ -320,15 +290,18 @@ class Runner:
             )
         return specs
 
-    def _prober(self, intent: BaseModel, where: str) -> Callable[[], ProbeResult]:
+    def _bind(self, intent: ModelT, where: str) -> ModelT:
         from drillkit.spec.binding import bind
 
-        bound = bind(
+        return bind(
             intent,
             self.plan.target.variables,
             target=self.plan.target_name,
             where=f"{self.plan.drill.source.display}: {where}",
         )
+
+    def _prober(self, intent: BaseModel, where: str) -> Callable[[], ProbeResult]:
+        bound = self._bind(intent, where)
         handler = self.provider.probe_handler(str(getattr(bound, "type", "")))
         assert handler is not None  # check_support ran in preflight
         context = StepContextImpl(self, where, self._deadline)
@@ -344,82 +317,25 @@ class Runner:
             )
 
     def _start_canary(self) -> None:
-        """Start the RPO canary and wait for its first acknowledged write, before any fault."""
+        """Start the RPO canary; its first acknowledged write comes before any fault."""
         measure = self.plan.drill.drill.spec.measure.rpo
         if measure is None:
             return
-        from drillkit.spec.binding import bind
-        from drillkit.spec.probes import RpoCanaryProbe
-        from drillkit.spec.references import ProbeRef
-
         canary = measure.canary
         spec = self.plan.drill.probes[canary.ref].spec if isinstance(canary, ProbeRef) else canary
         assert isinstance(spec, RpoCanaryProbe)
-        intent = bind(
-            spec,
-            self.plan.target.variables,
-            target=self.plan.target_name,
-            where=f"{self.plan.drill.source.display}: spec.measure.rpo",
-        )
+        intent = self._bind(spec, "spec.measure.rpo")
         handler = self.provider.canary_handler(intent.type)
         assert handler is not None  # check_support ran in preflight
-        context = StepContextImpl(self, "rpo-canary", self._deadline)
-        self._canary = CanaryWriter(
-            lambda seq: handler.write(intent, self.run_id, seq, context),
-            intent.interval.total_seconds(),
+        self._canary = RpoCanary(
+            intent,
+            handler,
+            self.run_id,
+            StepContextImpl(self, "rpo-canary", self._deadline),
             self.journal,
             self.clock,
         )
-        self._canary.start()
-        self.journal.append(
-            "sampler-started",
-            None,
-            sampler="rpo-canary",
-            intervalSeconds=intent.interval.total_seconds(),
-        )
-
-        def finish() -> None:
-            try:
-                survivors = handler.read(intent, self.run_id, context)
-                self.journal.append("canary-read", None, survivors=sorted(set(survivors)))
-            except Exception as exc:
-                message = exc.message if isinstance(exc, DrillError) else repr(exc)
-                self.journal.append("canary-read", None, error=message[:_MAX_ERROR_TEXT])
-            try:
-                handler.cleanup(intent, self.run_id, context)
-                self.journal.append("canary-cleanup", None, ok=True)
-            except Exception as exc:
-                message = exc.message if isinstance(exc, DrillError) else repr(exc)
-                self.journal.append(
-                    "canary-cleanup", None, ok=False, error=message[:_MAX_ERROR_TEXT]
-                )
-
-        self._canary_done = finish
-        limit = self.clock.monotonic() + max(10.0, 3 * intent.interval.total_seconds())
-        while not self._canary.acknowledged.wait(_POLL_SECONDS):
-            if self.abort.triggered:
-                raise RunAborted(self.abort.reason or "aborted")
-            if self.clock.monotonic() >= limit:
-                raise GuardRefused(
-                    "refused: the RPO canary could not write a single record before the fault",
-                    fix="check the canary's writeUrl or database and the service",
-                )
-
-    def _stop_canary(self) -> None:
-        """No more canary writes (before undo, so undo cannot be mistaken for recovery)."""
-        if self._canary is None:
-            return
-        self._canary.stop()
-        self.journal.append(
-            "sampler-stopped", None, sampler="rpo-canary", samples=self._canary.seq, missed=0
-        )
-        self._canary = None
-
-    def _finish_canary(self) -> None:
-        """Read back which canaries survived, then remove them; once per run."""
-        finish, self._canary_done = self._canary_done, None
-        if finish is not None:
-            finish()
+        self._canary.start(self.abort)
 
     def _on_sample(self, sampler: str, ok: bool) -> None:
         self.progress.sample(sampler, ok, self._fault_started)
@@ -481,7 +397,7 @@ class Runner:
                 step.name,
                 status=status,
                 seconds=round(seconds, 6),
-                detail=detail[:_MAX_ERROR_TEXT],
+                detail=detail[:MAX_ERROR_TEXT],
             )
             self.progress.step_ended(step.name, status, seconds, detail)
 
@@ -526,18 +442,12 @@ class Runner:
             self._execute_checkpoint(spec_step, step.name)
 
     def _retry(self, call: Callable[[], Any], context: StepContextImpl, what: str) -> Any:
-        def on_retry(attempt: int, error: BaseException, wait: float) -> None:
-            self.journal.append(
-                "retry",
-                context.step,
-                call=what,
-                attempt=attempt,
-                error=f"{type(error).__name__}: {error}"[:_MAX_ERROR_TEXT],
-                waitSeconds=round(wait, 3),
-            )
-
-        return call_with_retry(
-            call, budget_seconds=max(context.remaining(), 0.0), on_retry=on_retry
+        return call_with_journaled_retry(
+            call,
+            journal=self.journal,
+            step=context.step,
+            what=what,
+            budget_seconds=context.remaining(),
         )
 
     def _execute_fault(self, step: PlannedStep, context: StepContextImpl) -> None:
@@ -602,7 +512,7 @@ class Runner:
                     step.name,
                     action=action.name,
                     ok=False,
-                    error=exc.message[:_MAX_ERROR_TEXT],
+                    error=exc.message[:MAX_ERROR_TEXT],
                 )
                 raise RestoreFailed(
                     f"step {step.name}: {action.name} failed: {exc.message}",
@@ -637,7 +547,7 @@ class Runner:
                 step.name,
                 attempt=attempt,
                 ok=result.ok,
-                summary=result.summary[:_MAX_ERROR_TEXT],
+                summary=result.summary[:MAX_ERROR_TEXT],
                 values=result.values,
                 latencyMs=result.latency_ms,
             )
@@ -694,29 +604,23 @@ class Runner:
             self._revert(fault)
 
     def _revert(self, fault: AppliedFault) -> None:
-        handler = self.provider.fault_handler(fault.kind)
-        assert handler is not None
-        context = StepContextImpl(self, fault.step, self.clock.monotonic() + 300.0)
-        self.journal.append("fault-reverting", fault.step, faultId=fault.fault_id)
-        try:
-            result = self._retry(lambda: handler.revert(fault.undo, context), context, "revert")
-        except Exception as exc:
-            message = exc.message if isinstance(exc, DrillError) else f"{type(exc).__name__}: {exc}"
-            self.journal.append(
-                "fault-revert-failed",
-                fault.step,
-                faultId=fault.fault_id,
-                error=message[:_MAX_ERROR_TEXT],
-            )
+        context = StepContextImpl(self, fault.step, self.clock.monotonic() + REVERT_BUDGET_SECONDS)
+        outcome = revert_fault(
+            self.provider,
+            fault_id=fault.fault_id,
+            kind=fault.kind,
+            step=fault.step,
+            undo=fault.undo,
+            context=context,
+            journal=self.journal,
+        )
+        if not outcome.reverted:
             self.progress.warning(
-                f"undo of {fault.fault_id} failed: {message}; run "
+                f"undo of {fault.fault_id} failed: {outcome.error}; run "
                 f"`drill recover {self.run_id}` once the cause is fixed"
             )
             return
         fault.reverted = True
-        self.journal.append(
-            "fault-reverted", fault.step, faultId=fault.fault_id, result=result or {}
-        )
         self.progress.message(f"undone: {fault.fault_id}")
 
     def _release_lock(self) -> None:
@@ -752,7 +656,7 @@ class Runner:
                 "run-error",
                 getattr(exc, "step", None),
                 error=type(exc).__name__,
-                message=exc.message[:_MAX_ERROR_TEXT],
+                message=exc.message[:MAX_ERROR_TEXT],
                 fix=exc.fix,
             )
             self.progress.warning(exc.message)
@@ -761,7 +665,7 @@ class Runner:
                 "run-error",
                 None,
                 error=type(exc).__name__,
-                message=str(exc)[:_MAX_ERROR_TEXT],
+                message=str(exc)[:MAX_ERROR_TEXT],
                 fix=None,
             )
 
