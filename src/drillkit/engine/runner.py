@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import functools
 import getpass
 import socket
 import threading
@@ -37,18 +36,17 @@ from drillkit.engine.journal import JournalWriter
 from drillkit.engine.measure import RunSummary, summarize
 from drillkit.engine.plan import Plan, PlannedStep
 from drillkit.engine.progress import Progress
-from drillkit.engine.retry import MAX_ERROR_TEXT, call_with_journaled_retry
+from drillkit.engine.retry import MAX_ERROR_TEXT
 from drillkit.engine.rpo_canary import RpoCanary
 from drillkit.engine.run_id import new_run_id
 from drillkit.engine.samplers import Sampler, SamplerSpec
+from drillkit.engine.step_execution import AppliedFault, StepExecutor
 from drillkit.engine.support import check_support, step_impacts
 from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
 from drillkit.errors import (
     DrillError,
-    FaultFailed,
     GuardRefused,
     ProbeFailed,
-    RestoreFailed,
     RunAborted,
     StepFailed,
     StepTimeout,
@@ -56,7 +54,6 @@ from drillkit.errors import (
 from drillkit.providers.base import JsonDict, ProbeResult, Provider, TargetLock
 from drillkit.spec.probes import RpoCanaryProbe
 from drillkit.spec.references import ProbeRef
-from drillkit.spec.steps import CheckpointStep, WaitStep
 
 _POLL_SECONDS = 0.02
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -70,15 +67,6 @@ class RunOptions:
     operator: str = field(default_factory=lambda: _operator())  # noqa: PLW0108 (defined below)
     undo_grace_seconds: float = 5.0
     lock_ttl_seconds: float = 3600.0
-
-
-@dataclass
-class AppliedFault:
-    fault_id: str
-    step: str
-    kind: str
-    undo: JsonDict
-    reverted: bool = False
 
 
 @dataclass
@@ -154,6 +142,15 @@ class Runner:
                 fix="pass --output DIR with a writable folder (nothing was changed)",
             ) from None
         self.journal = JournalWriter(self.run_dir / "journal.jsonl", clock=self.clock)
+        self._steps = StepExecutor(
+            self.plan,
+            self.provider,
+            self.journal,
+            self.clock,
+            self.progress,
+            yes=self.options.yes,
+            on_fault_planned=self._fault_planned,
+        )
         self._write_definition()
         started = self.clock.monotonic()
         self._deadline = started + self.plan.drill.drill.spec.safety.max_duration.total_seconds()
@@ -405,7 +402,7 @@ class Runner:
         """Run the step in a worker; the main thread watches timeout, deadline, abort."""
         # One worker thread for the whole run: steps run one at a time, and after a
         # step is abandoned (timeout, abort) no further step is submitted.
-        future = self._worker.submit(self._execute, step, context)
+        future = self._worker.submit(self._steps.execute, step, context)
         limit = self.clock.monotonic() + budget
         while True:
             try:
@@ -428,147 +425,12 @@ class Runner:
                     "or find out why it hangs",
                 )
 
-    def _execute(self, step: PlannedStep, context: StepContextImpl) -> None:
-        spec_step = self.plan.drill.drill.spec.steps[step.index - 1]
-        if step.kind == "fault":
-            self._execute_fault(step, context)
-        elif step.kind == "restore":
-            self._execute_restore(step, context)
-        elif step.kind == "probe":
-            self._execute_probe(step, context)
-        elif isinstance(spec_step, WaitStep):
-            context.cancelled.wait(spec_step.wait.total_seconds())
-        elif isinstance(spec_step, CheckpointStep):
-            self._execute_checkpoint(spec_step, step.name)
-
-    def _retry(self, call: Callable[[], Any], context: StepContextImpl, what: str) -> Any:
-        return call_with_journaled_retry(
-            call,
-            journal=self.journal,
-            step=context.step,
-            what=what,
-            budget_seconds=context.remaining(),
-        )
-
-    def _execute_fault(self, step: PlannedStep, context: StepContextImpl) -> None:
-        action = step.actions[0]
-        intent = action.intent
-        assert intent is not None
-        kind = str(getattr(intent, "type", ""))
-        handler = self.provider.fault_handler(kind)
-        assert handler is not None
-        try:
-            undo = self._retry(lambda: handler.prepare(intent, context), context, "prepare")
-        except DrillError as exc:
-            raise FaultFailed(
-                f"step {step.name}: preparing {kind} failed: {exc.message}",
-                step=step.name,
-                fix=exc.fix,
-            ) from exc
-        fault_id = f"{step.name}/{kind}"
-        # Write-ahead: the undo record reaches the journal before the platform changes.
-        event = self.journal.append(
-            "fault-undo-planned",
-            step.name,
-            faultId=fault_id,
-            kind=kind,
-            provider=self.provider.name,
-            undo=undo,
-            intent=intent.model_dump(mode="json", by_alias=True),
-        )
+    def _fault_planned(self, fault: AppliedFault, mono: float) -> None:
+        """A fault's undo is journaled: from now on it counts as applied (and starts the RTO)."""
         with self._applied_lock:
-            self.applied.append(AppliedFault(fault_id, step.name, kind, undo))
+            self.applied.append(fault)
         if self._fault_started is None:
-            self._fault_started = event.mono
-        try:
-            result = self._retry(lambda: handler.apply(intent, undo, context), context, "apply")
-        except DrillError as exc:
-            raise FaultFailed(
-                f"step {step.name}: applying {kind} failed: {exc.message}",
-                step=step.name,
-                fix=exc.fix,
-            ) from exc
-        self.journal.append(
-            "fault-applied", step.name, faultId=fault_id, kind=kind, result=result or {}
-        )
-
-    def _execute_restore(self, step: PlannedStep, context: StepContextImpl) -> None:
-        for action in step.actions:
-            intent = action.intent
-            assert intent is not None
-            kind = str(getattr(intent, "type", ""))
-            handler = self.provider.restore_handler(kind)
-            assert handler is not None
-            self.journal.append("restore-started", step.name, action=action.name, kind=kind)
-            try:
-                result = self._retry(
-                    functools.partial(handler.run, intent, context),
-                    context,
-                    f"restore {action.name}",
-                )
-            except DrillError as exc:
-                self.journal.append(
-                    "restore-ended",
-                    step.name,
-                    action=action.name,
-                    ok=False,
-                    error=exc.message[:MAX_ERROR_TEXT],
-                )
-                raise RestoreFailed(
-                    f"step {step.name}: {action.name} failed: {exc.message}",
-                    step=step.name,
-                    fix=exc.fix,
-                ) from exc
-            self.journal.append(
-                "restore-ended", step.name, action=action.name, ok=True, result=result or {}
-            )
-            if context.cancelled.is_set():
-                return
-
-    def _execute_probe(self, step: PlannedStep, context: StepContextImpl) -> None:
-        action = step.actions[0]
-        intent = action.intent
-        assert intent is not None
-        handler = self.provider.probe_handler(str(getattr(intent, "type", "")))
-        assert handler is not None
-        spec_step = self.plan.drill.drill.spec.steps[step.index - 1]
-        within = getattr(spec_step, "within", None)
-        interval = getattr(spec_step, "interval", None)
-        give_up = self.clock.monotonic() + (within.total_seconds() if within else 0.0)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                result = handler.measure(intent, context)
-            except DrillError as exc:
-                result = ProbeResult(ok=False, summary=exc.message)
-            self.journal.append(
-                "probe-result",
-                step.name,
-                attempt=attempt,
-                ok=result.ok,
-                summary=result.summary[:MAX_ERROR_TEXT],
-                values=result.values,
-                latencyMs=result.latency_ms,
-            )
-            if result.ok:
-                return
-            if self.clock.monotonic() >= give_up or context.cancelled.is_set():
-                raise ProbeFailed(f"step {step.name}: {result.summary}", step=step.name)
-            context.cancelled.wait(interval.total_seconds() if interval else 1.0)
-
-    def _execute_checkpoint(self, step: CheckpointStep, name: str) -> None:
-        checkpoint = step.checkpoint
-        self.journal.append(
-            "checkpoint", name, message=checkpoint.message, confirm=checkpoint.confirm
-        )
-        self.progress.message(f"checkpoint {name}: {checkpoint.message}")
-        if not checkpoint.confirm or self.options.yes:
-            return
-        if not self.progress.confirm(checkpoint.message, "yes"):
-            raise RunAborted(
-                f"checkpoint {name} was not confirmed (pass --yes when not interactive)"
-            )
+            self._fault_started = mono
 
     # ------------------------------------------------------------------ verify
     def _verify(self) -> None:
