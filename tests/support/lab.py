@@ -60,15 +60,24 @@ class Lab:
 
     @classmethod
     def create(
-        cls, root: Path, *, tier: str = "staging", extra_target: str = "", **config: Any
+        cls,
+        root: Path,
+        *,
+        tier: str = "staging",
+        extra_target: str = "",
+        sandbox: bool = False,
+        **config: Any,
     ) -> Lab:
+        """``sandbox``: platform-backed probes read sandbox-format state under ``root/sandbox``."""
         (root / "drills").mkdir(parents=True, exist_ok=True)
         new_world(root / "world.json", **config)
+        state = f", sandbox: '{root / 'sandbox'}'" if sandbox else ""
         (root / "targets.yaml").write_text(
             "apiVersion: drillkit.io/v1\nkind: TargetRegistry\ntargets:\n"
             f"  {TARGET}:\n    provider: test\n    tier: {tier}\n"
             "    zones: {a: zone-a, b: zone-b, c: zone-c}\n"
-            f"    variables: {{world: '{root / 'world.json'}', orders_url: 'http://orders.lab.test'}}\n"
+            f"    variables: {{world: '{root / 'world.json'}', "
+            f"orders_url: 'http://orders.lab.test'{state}}}\n"
             + textwrap.indent(extra_target, "    ")
         )
         return cls(root)

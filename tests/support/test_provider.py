@@ -16,6 +16,11 @@ applied. Behaviour is configured in the world file's ``config``:
 - ``loseLastSeconds``: a fault loses the canary records written in the last N seconds,
   as asynchronous replication or a backup taken that long ago would.
 
+``secret``, ``workload-ready``, ``backup-age`` and ``access`` probes use the real
+generic handlers over the sandbox's state formats when the target has a
+``sandbox`` variable (a folder laid out like the sandbox's state); without it
+they always pass, like the other simulated probes.
+
 Load it with ``DRILLKIT_PLUGINS=tests.support.test_provider`` and a target with
 ``provider: test`` and variable ``world`` pointing at the file.
 """
@@ -34,8 +39,15 @@ from typing import Any
 from drillkit.errors import PermanentError, TransientError
 from drillkit.providers.base import Impact, ProbeResult, Provider, StepContext, Touched
 from drillkit.providers.registry import PROVIDERS
+from drillkit.providers.sources import AccessSource, BackupSource, SecretSource, WorkloadSource
+from drillkit.sandbox.access_policy import SandboxAccessPolicy
+from drillkit.sandbox.backup_catalog import SandboxBackupCatalog
+from drillkit.sandbox.layout import SandboxLayout
+from drillkit.sandbox.secret_store import SandboxSecretStore
+from drillkit.sandbox.workload_status import SandboxWorkloads
 from drillkit.spec import faults, probes, restores
 
+SOURCED_PROBES = ("secret", "workload-ready", "backup-age", "access")
 NODES = {"node-a1": "zone-a", "node-a2": "zone-a", "node-b1": "zone-b", "node-c1": "zone-c"}
 PODS = {f"orders-api-{i}": node for i, node in enumerate(NODES)}
 
@@ -74,6 +86,29 @@ class TestProvider(Provider):
     @property
     def world(self) -> Path:
         return Path(self.target.variables["world"])
+
+    @property
+    def sandbox(self) -> SandboxLayout | None:
+        folder = self.target.variables.get("sandbox")
+        return SandboxLayout(Path(folder)) if folder else None
+
+    def probe_handler(self, kind: str) -> Any:
+        if kind in SOURCED_PROBES and self.sandbox is None:
+            return _Probe(self)
+        return super().probe_handler(kind)
+
+    def secret_source(self, source: str) -> SecretSource | None:
+        layout = self.sandbox
+        return SandboxSecretStore(layout) if layout and source in ("target", "sandbox") else None
+
+    def workload_source(self) -> WorkloadSource | None:
+        return SandboxWorkloads(self.sandbox) if self.sandbox else None
+
+    def backup_source(self) -> BackupSource | None:
+        return SandboxBackupCatalog(self.sandbox) if self.sandbox else None
+
+    def access_source(self) -> AccessSource | None:
+        return SandboxAccessPolicy(self.sandbox) if self.sandbox else None
 
     def open(self) -> None:
         with _world(self.world) as state:
@@ -228,6 +263,7 @@ for _kind in faults.FAULT_KINDS:
 for _kind in restores.RESTORE_KINDS:
     TestProvider.restores.register(_kind, _Restore)
 for _kind in probes.PROBE_KINDS:
-    TestProvider.probes.register(_kind, _Probe)
+    if _kind not in SOURCED_PROBES:
+        TestProvider.probes.register(_kind, _Probe)
 
 PROVIDERS.register(TestProvider)

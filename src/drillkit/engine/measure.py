@@ -60,6 +60,8 @@ class RunSummary:
     sampling_interval_seconds: float | None = None
     samples: int = 0
     availability: float | None = None
+    certificate_days_left: float | None = None
+    """The fewest days before expiry any ``tls`` probe step saw."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class RunSummary:
             "samplingIntervalSeconds": self.sampling_interval_seconds,
             "samples": self.samples,
             "availability": self.availability,
+            "certificateDaysLeft": self.certificate_days_left,
         }
 
 
@@ -132,6 +135,7 @@ def summarize_events(events: list[JournalEvent], drill: Drill) -> RunSummary:
     summary.faults_left = [str(e.data.get("faultId")) for e in pending_faults(events)]
     _measure_rto(events, drill, summary)
     _measure_rpo(events, summary)
+    summary.certificate_days_left = _certificate_days_left(events)
     _objectives(drill, summary)
     summary.verdict = _verdict(events, summary)
     return summary
@@ -236,6 +240,17 @@ def _measure_rpo(events: list[JournalEvent], summary: RunSummary) -> None:
         summary.rpo_note = f"all {len(acked)} acknowledged canary writes before the fault were lost"
 
 
+def _certificate_days_left(events: list[JournalEvent]) -> float | None:
+    days = [
+        float(event.data["values"]["daysLeft"])
+        for event in events
+        if event.type == "probe-result"
+        and isinstance(event.data.get("values"), dict)
+        and isinstance(event.data["values"].get("daysLeft"), int | float)
+    ]
+    return min(days, default=None)
+
+
 def _objectives(drill: Drill, summary: RunSummary) -> None:
     objectives = drill.spec.objectives
     if objectives.rto is not None:
@@ -260,12 +275,14 @@ def _objectives(drill: Drill, summary: RunSummary) -> None:
             )
         )
     if objectives.min_certificate_days is not None:
+        # The fewest days left any certificate probe saw; none seen cannot pass.
+        least = summary.certificate_days_left
         summary.objectives.append(
             ObjectiveOutcome(
                 "minCertificateDays",
                 str(objectives.min_certificate_days),
-                "see certificate probes",
-                None,
+                f"{least:g} days" if least is not None else "no certificate probe ran",
+                least is not None and least >= objectives.min_certificate_days,
             )
         )
 

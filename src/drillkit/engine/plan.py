@@ -20,6 +20,7 @@ from drillkit.errors import UserInputError
 from drillkit.spec.binding import bind, missing_variables
 from drillkit.spec.describe import describe
 from drillkit.spec.duration import format_duration
+from drillkit.spec.objective_defaults import with_objective_defaults
 from drillkit.spec.references import ProbeRef, RunbookRef
 from drillkit.spec.resolve import ResolvedDrill
 from drillkit.spec.steps import CheckpointStep, FaultStep, ProbeStep, RestoreStep, WaitStep
@@ -134,7 +135,8 @@ def _plan_step(
         source = step.restore.ref if isinstance(step.restore, RunbookRef) else None
         return PlannedStep(index, step.name, "restore", tuple(actions), source, timeout)
     if isinstance(step, ProbeStep):
-        action = _bound(drill.probe(step.probe), target_name, target, where)
+        probe = with_objective_defaults(drill.probe(step.probe), drill.drill.spec.objectives)
+        action = _bound(probe, target_name, target, where)
         if step.within.total_seconds() > 0:
             action = PlannedAction(
                 action.name,

@@ -122,7 +122,8 @@ def blast_radius_violations(plan: Plan, impacts: list[StepImpact]) -> list[str]:
 
 
 def _probe_kinds(provider: Provider) -> list[str]:
-    """Kinds the provider answers itself plus the generic ones every provider gets."""
+    """Kinds the provider answers itself plus the generic ones it has what they need for."""
     from drillkit.probes.registry import generic_kinds
 
-    return sorted(set(provider.probes.kinds()) | set(generic_kinds()))
+    kinds = set(provider.probes.kinds()) | set(generic_kinds())
+    return sorted(kind for kind in kinds if provider.probe_handler(kind) is not None)

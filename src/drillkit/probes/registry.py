@@ -21,6 +21,10 @@ MODULES: dict[str, str] = {
     "tls": "drillkit.probes.tls",
     "routing": "drillkit.probes.routing",
     "rpo-canary": "drillkit.probes.canary_http",
+    "secret": "drillkit.probes.secret",
+    "workload-ready": "drillkit.probes.workload_ready",
+    "backup-age": "drillkit.probes.backup_age",
+    "access": "drillkit.probes.access",
 }
 """kind -> the module that registers it (imported on first use)."""
 

@@ -19,12 +19,20 @@ import threading
 from abc import ABC
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from drillkit.errors import DrillError
 from drillkit.spec.targets import Target
+
+if TYPE_CHECKING:
+    from drillkit.providers.sources import (
+        AccessSource,
+        BackupSource,
+        SecretSource,
+        WorkloadSource,
+    )
 
 IntentT_contra = TypeVar("IntentT_contra", bound=BaseModel, contravariant=True)
 JsonDict = dict[str, Any]
@@ -127,13 +135,18 @@ HandlerT = TypeVar("HandlerT")
 
 
 class HandlerTable(Generic[HandlerT]):
-    """kind -> handler factory for one provider class; refuses duplicates."""
+    """kind -> handler factory for one provider class; refuses duplicates.
+
+    A factory may return None to decline: a generic probe whose provider has
+    no source for it (no secret store, say) is then unsupported, and preflight
+    says so before anything changes.
+    """
 
     def __init__(self, role: str) -> None:
         self.role = role
-        self._factories: dict[str, Callable[[Any], HandlerT]] = {}
+        self._factories: dict[str, Callable[[Any], HandlerT | None]] = {}
 
-    def register(self, kind: str, factory: Callable[[Any], HandlerT]) -> None:
+    def register(self, kind: str, factory: Callable[[Any], HandlerT | None]) -> None:
         if kind in self._factories:
             raise ValueError(f"{self.role} handler for `{kind}` is already registered")
         self._factories[kind] = factory
@@ -221,6 +234,21 @@ class Provider(ABC):
         from drillkit.probes.registry import probe_for
 
         return probe_for(kind, self)
+
+    # Sources for the platform-backed generic probes; None: this provider has none yet.
+    def secret_source(self, source: str) -> SecretSource | None:
+        """The store a ``secret`` probe reads; ``source`` is ``target`` (the provider's own
+        store) or a named one (``kubernetes``, ``aws-secrets-manager``, ``sandbox``...)."""
+        return None
+
+    def workload_source(self) -> WorkloadSource | None:
+        return None
+
+    def backup_source(self) -> BackupSource | None:
+        return None
+
+    def access_source(self) -> AccessSource | None:
+        return None
 
     def open(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Connect (and start what the target needs); called once before any handler."""

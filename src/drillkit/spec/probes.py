@@ -60,7 +60,7 @@ class TlsProbe(SpecModel):
     ca_bundle: str | None = None
     allow_self_signed: bool = False
     min_days_left: int | None = Field(default=None, ge=0, le=3650)
-    """Overrides the drill's ``minCertificateDays`` objective for this probe."""
+    """Fail below this many days left; defaults to the drill's ``minCertificateDays``."""
     timeout: Duration = timedelta(seconds=5)
 
 
@@ -154,7 +154,7 @@ class BackupAgeProbe(SpecModel):
     schedule: str = Field(min_length=1)
     namespaces: list[Name] = Field(default_factory=list)
     max_age: Duration | None = None
-    """Defaults to the drill's RPO objective."""
+    """Fail when the newest completed backup is older; defaults to the drill's RPO objective."""
 
 
 class AccessCheck(SpecModel):

@@ -111,3 +111,27 @@ def test_everything_lost_is_an_unmet_rpo_with_the_reason(tmp_path: Path) -> None
     rpo = summary.objectives[0]
     assert rpo.met is False
     assert rpo.measured == "all 1 acknowledged canary writes before the fault were lost"
+
+
+def test_the_certificate_objective_takes_the_fewest_days_left_any_tls_probe_saw(
+    tmp_path: Path,
+) -> None:
+    journal = JournalWriter(tmp_path / "journal.jsonl", clock=StepClock())
+    for step, days in (("cert-primary", 41.5), ("cert-standby", 9.2)):
+        journal.append("probe-result", step, ok=True, summary="", values={"daysLeft": days})
+    journal.append("probe-result", "secret", ok=True, summary="", values={"sha256": "0" * 64})
+    events = read_journal(journal.path).events
+
+    met = summarize_events(events, drill({"minCertificateDays": 7}))
+    missed = summarize_events(events, drill({"minCertificateDays": 14}))
+    unmeasured = summarize_events(events[2:], drill({"minCertificateDays": 7}))
+
+    assert met.certificate_days_left == 9.2
+    assert [(o.name, o.measured, o.met) for o in met.objectives] == [
+        ("minCertificateDays", "9.2 days", True)
+    ]
+    assert missed.objectives[0].met is False
+    assert (unmeasured.objectives[0].measured, unmeasured.objectives[0].met) == (
+        "no certificate probe ran",
+        False,
+    )
