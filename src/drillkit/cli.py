@@ -220,7 +220,9 @@ def lock(state: _State, check: bool) -> None:
 
 @cli.command()
 @click.argument(
-    "kind", type=click.Choice(["drill", "probe", "runbook", "targets", "all"]), default="all"
+    "kind",
+    type=click.Choice(["drill", "probe", "runbook", "targets", "report", "all"]),
+    default="all",
 )
 @click.option(
     "--write",
@@ -229,22 +231,26 @@ def lock(state: _State, check: bool) -> None:
     help="Write KIND.schema.json files into this folder instead of printing.",
 )
 def schema(kind: str, write_dir: Path | None) -> None:
-    """Print (or --write) the JSON Schema of drill repository files for editors."""
+    """Print (or --write) the JSON Schema of drill repository files, and of report.json."""
+    from drillkit.evidence.report_schema import REPORT_KIND, report_schema_text
     from drillkit.spec.schema import DOCUMENTS, schema_text
 
-    kinds = list(DOCUMENTS) if kind == "all" else [kind]
+    def text(name: str) -> str:
+        return report_schema_text() if name == REPORT_KIND else schema_text(name)
+
+    kinds = [*DOCUMENTS, REPORT_KIND] if kind == "all" else [kind]
     if write_dir is None:
         if len(kinds) == 1:
-            click.echo(schema_text(kinds[0]), nl=False)
+            click.echo(text(kinds[0]), nl=False)
         else:
             import json
 
-            click.echo(json.dumps({k: json.loads(schema_text(k)) for k in kinds}, indent=2))
+            click.echo(json.dumps({k: json.loads(text(k)) for k in kinds}, indent=2))
         return
     write_dir.mkdir(parents=True, exist_ok=True)
     for name in kinds:
         path = write_dir / f"{name}.schema.json"
-        path.write_text(schema_text(name), encoding="utf-8")
+        path.write_text(text(name), encoding="utf-8")
         click.echo(f"wrote {path}")
 
 
@@ -302,6 +308,7 @@ def plan(state: _State, name: str, target_name: str) -> None:
         )
         return
     provider = provider_cls(target_name, planned.target)
+    provider.ensure_running(lambda line: click.echo(line, err=True))
     provider.open()
     try:
         check_support(planned, provider)
@@ -358,9 +365,22 @@ def _progress(title: str) -> Any:
     "--dry-run", is_flag=True, help="Guards, plan, lock and baseline probes only; changes nothing."
 )
 @_output_option
+@click.option(
+    "--signing-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Ed25519 private key (PEM) that signs the evidence; else $DRILLKIT_SIGNING_KEY, else "
+    "a per-user key created on first use (`drill keygen` makes one).",
+)
 @click.pass_obj
 def run(
-    state: _State, name: str, target_name: str, yes: bool, dry_run: bool, output: Path | None
+    state: _State,
+    name: str,
+    target_name: str,
+    yes: bool,
+    dry_run: bool,
+    output: Path | None,
+    signing_key: Path | None,
 ) -> None:
     """Run drill NAME against a target (default: the built-in sandbox).
 
@@ -371,11 +391,16 @@ def run(
     end in undoing every applied fault. After a crash (kill -9, power loss),
     `drill recover` undoes what the journal says is still applied.
     \b
+    Every run leaves a signed evidence bundle in its run folder (report.json,
+    report.md, report.html, junit.xml, journal, definition, samples and
+    attestation.intoto.json); check it with `drill verify FOLDER --key PUB`.
+    \b
     Exit codes: 0 passed, 1 failed or aborted, 2 bad input or refused by a guard.
     """
     from drillkit.engine.guards import refuse_if_frozen
     from drillkit.engine.runner import Runner, RunOptions
     from drillkit.errors import VersionError
+    from drillkit.evidence.key_files import public_key_path, resolve_signer
     from drillkit.providers.registry import PROVIDERS
     from drillkit.terminal import console, print_summary
 
@@ -389,14 +414,41 @@ def run(
             fix="bump metadata.version and run `drill lock`; prod targets run only locked versions",
         )
     refuse_if_frozen(planned)
+    signer = resolve_signer(signing_key)  # a missing key fails here, before anything changes
+    if signer.notice:
+        click.echo(signer.notice, err=True)
     provider = PROVIDERS.get(planned.target.provider)(target_name, planned.target)
+    provider.ensure_running(lambda line: click.echo(line, err=True))
     options = RunOptions(output_dir=_output_dir(state, output), yes=yes, dry_run=dry_run)
     runner = Runner(
         planned, provider, options, _progress(f"{drill.name} {drill.version} on {target_name}")
     )
     result = runner.run()
-    print_summary(console(), result, repo.display(result.run_dir))
+    shown = repo.display(result.run_dir)
+    evidence = _seal(result.run_dir, signer, shown, public_key_path(signer.path))
+    print_summary(console(), result, shown, evidence)
     sys.exit(result.exit_code)
+
+
+def _seal(run_dir: Path, signer: Any, shown: str, public_key: Path) -> list[str]:
+    """Render the reports and sign the bundle; returns the lines that say where it is.
+
+    A failure here is reported and leaves the verdict standing: the journal is
+    the record, and `drill report` can render it again.
+    """
+    from drillkit.errors import DrillError
+    from drillkit.evidence.seal import seal_bundle
+
+    try:
+        seal_bundle(run_dir, signer)
+    except (DrillError, OSError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DrillError) else str(exc)
+        click.echo(f"warning: the evidence in {shown} is NOT signed: {message}", err=True)
+        return [f"Journal: {shown}/journal.jsonl (evidence NOT signed)"]
+    return [
+        f"Evidence: {shown}/ (report.html, report.md, report.json, junit.xml)",
+        f"Verify:   drill verify {shown} --key {public_key}",
+    ]
 
 
 @cli.command()
@@ -447,7 +499,23 @@ def recover(
         )
     else:
         click.echo(f"recovered: {len(result.reverted)} fault(s) undone")
+    if result.reverted or result.failed or result.repaired_bytes:
+        # The journal grew: render the reports again and sign the bundle as it now is.
+        from drillkit.evidence.key_files import public_key_path, resolve_signer
+
+        signer = resolve_signer(None)
+        shown = state.repository().display(run_dir) if _in_repository(state) else str(run_dir)
+        for line in _seal(run_dir, signer, shown, public_key_path(signer.path)):
+            click.echo(line)
     sys.exit(result.exit_code)
+
+
+def _in_repository(state: _State) -> bool:
+    try:
+        state.repository()
+    except Exception:  # recovering a folder outside any drill repository is fine
+        return False
+    return True
 
 
 @cli.command()
@@ -485,6 +553,149 @@ def journal(state: _State, run_ref: str, show_events: bool, output: Path | None)
             "chain (a crash mid-write); `drill recover` removes it",
             err=True,
         )
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the reports into DIR instead of the run folder (a signed folder must not "
+    "change: render it elsewhere).",
+)
+@click.pass_obj
+def report(state: _State, run_ref: str, output_dir: Path | None) -> None:
+    """Render a run's reports again from its folder: report.json, .md, .html and junit.xml.
+
+    RUN is a run folder, or a run id looked up under $DRILLKIT_OUTPUT or reports/.
+    Everything comes from the folder (journal, drill.yaml, samples), so a report
+    can be rebuilt years later.
+    """
+    from drillkit.engine.recovery import find_run
+    from drillkit.errors import UserInputError
+    from drillkit.evidence.bundle import ATTESTATION
+    from drillkit.evidence.reports import write_reports
+
+    run_dir = (
+        Path(run_ref) if Path(run_ref).is_dir() else find_run(_output_dir(state, None), run_ref)
+    )
+    if output_dir is None and (run_dir / ATTESTATION).exists():
+        raise UserInputError(
+            f"{run_dir} is signed: rendering into it would change files the attestation covers",
+            fix=f"render elsewhere: `drill report {run_ref} --output DIR`",
+        )
+    for path in write_reports(run_dir, output_dir):
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument(
+    "run_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The signer's public key (PEM; Ed25519 or ECDSA P-256), obtained separately.",
+)
+@click.option(
+    "--trust-bundle-key",
+    is_flag=True,
+    help="Use the public key stored in the bundle instead: proves integrity, not origin.",
+)
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def verify(run_dir: Path, key_path: Path | None, trust_bundle_key: bool, output: str) -> None:
+    """Verify a run's signed evidence offline (DIR: reports/<drill>/<run-id>/).
+
+    \b
+    Checks in order and names the first that fails: envelope, payload type,
+    signature, statement, subjects (sha256 of every file), completeness (no
+    file added), journal (hash chain and head), definition (drill digest).
+    \b
+    Exit codes: 0 verified, 1 verification failed, 2 bad input (no --key, unusable key).
+    """
+    from drillkit.errors import EXIT_FAILURE
+    from drillkit.evidence.keys import read_public_key_file
+    from drillkit.evidence.verification import verify_bundle
+
+    pem = read_public_key_file(key_path) if key_path is not None else None
+    result = verify_bundle(run_dir, pem, trust_bundle_key=trust_bundle_key)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output == "json":
+        import json
+
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_verification(result)
+    sys.exit(0 if result.ok else EXIT_FAILURE)
+
+
+def _print_verification(result: Any) -> None:
+    """The checklist: one line per check, then the verdict (a failure on stderr)."""
+    source = "from --key" if result.key_source == "--key" else "stored in the bundle"
+    key = (
+        f"{result.key_fingerprint} ({result.key_algorithm}) {source}"
+        if result.key_fingerprint
+        else f"none usable {source}"
+    )
+    click.echo(f"bundle  {result.run_dir}")
+    click.echo(f"key     {key}")
+    for check in result.checks:
+        failed = check.status == "failed"
+        where = f"{check.file}: " if failed and check.file else ""
+        label = "FAILED" if failed else check.status
+        click.echo(f"{label:<8}{check.name:<14}{where}{check.detail}")
+    failure = result.first_failure
+    if failure is None and result.ok and result.run is not None:
+        run = result.run
+        click.echo(
+            f"verified: {run.drill} {run.version}, run {run.run_id} on {run.target}, "
+            f"verdict {run.verdict}"
+        )
+        return
+    if failure is not None:
+        where = f"{failure.file}: " if failure.file else ""
+        click.echo(
+            f"error: verification failed at {failure.name}: {where}{failure.detail}", err=True
+        )
+        if failure.expected:
+            click.echo(f"  expected: {failure.expected}", err=True)
+        if failure.found:
+            click.echo(f"  found:    {failure.found}", err=True)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH and PATH.pub if they exist.")
+def keygen(path: Path, force: bool) -> None:
+    """Create an Ed25519 signing key: PATH (private, mode 0600) and PATH.pub (public).
+
+    Runs sign their evidence with it given `--signing-key PATH` or
+    DRILLKIT_SIGNING_KEY=PATH. Give PATH.pub to whoever verifies the evidence;
+    the private key never leaves this machine.
+    """
+    from drillkit.evidence.key_files import generate_key_file
+
+    key = generate_key_file(path, force=force)
+    click.echo(f"wrote private key {key.private_path} (mode 0600; keep it private)")
+    click.echo(f"wrote public key  {key.public_path}")
+    click.echo(f"key id {key.key_id}")
+    click.echo(f"verify evidence with: drill verify DIR --key {key.public_path}")
+
+
+def _add_command_groups() -> None:
+    from drillkit.cli_sandbox import sandbox
+
+    cli.add_command(sandbox)
+
+
+_add_command_groups()
 
 
 def main() -> None:

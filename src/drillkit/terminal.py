@@ -129,8 +129,10 @@ def print_impacts(out: Console, impacts: Sequence[StepImpact], violations: Seque
         out.print(f"  STOP {violation}", markup=False)
 
 
-def print_summary(out: Console, result: RunResult, run_dir: str) -> None:
-    """The end of a run: verdict, steps, objectives, undo, and where the evidence is."""
+def print_summary(
+    out: Console, result: RunResult, run_dir: str, evidence: Sequence[str] = ()
+) -> None:
+    """The end of a run: steps, objectives, undo, where the evidence is, and the verdict last."""
     summary = result.summary
     out.print("")
     out.print(f"Run {result.run_id}", markup=False)
@@ -162,7 +164,9 @@ def print_summary(out: Console, result: RunResult, run_dir: str) -> None:
     if summary.latency_ms:
         figures = ", ".join(f"{name} {value:.1f} ms" for name, value in summary.latency_ms.items())
         out.print(f"  probe latency: {figures}", markup=False)
-    if summary.rpo_seconds is not None:
+    if summary.rpo_seconds is not None and summary.rpo_upper_bound:
+        out.print(f"  RPO <= {summary.rpo_seconds:.2f}s: {summary.rpo_note}", markup=False)
+    elif summary.rpo_seconds is not None:
         out.print(
             f"  RPO {summary.rpo_seconds:.2f}s (canary writes lost: "
             f"{summary.canary_writes_lost}, gaps: {summary.canary_gaps or 0})",
@@ -181,7 +185,8 @@ def print_summary(out: Console, result: RunResult, run_dir: str) -> None:
         out.print(f"  retries absorbed: {summary.retries}")
     for error in summary.errors:
         out.print(f"  error: {error}", markup=False)
-    out.print(f"Journal: {run_dir}/journal.jsonl", markup=False)
+    for line in evidence or [f"Journal: {run_dir}/journal.jsonl"]:
+        out.print(line, markup=False)
     out.print(f"Verdict: {summary.verdict.upper()}", markup=False)
     if summary.faults_left:
         out.print(f"Faults are still applied: run `drill recover {result.run_id}`", markup=False)

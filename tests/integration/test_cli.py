@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.session import SESSION_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ("drills", "probes", "runbooks", "experiments")
 
@@ -18,7 +20,11 @@ CONTENT = ("drills", "probes", "runbooks", "experiments")
 def drill(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DRILLKIT_") or k in SESSION_VARIABLES
+    }
     environment.update(env or {})
     environment["COLUMNS"] = "200"
     return subprocess.run(
@@ -197,8 +203,10 @@ def test_plan_lists_steps_in_order_with_runbook_actions_expanded(repo: Path) -> 
         in out
     )
     assert "b. wait-for-orders: wait until Deployment orders-api in orders are ready" in out
-    assert "GET https://orders.sandbox.drillkit.test:8443/readyz answers 200" in out
-    assert "provider `local` is not available yet" in out
+    assert "GET https://localhost:8443/readyz answers 200" in out
+    assert "lose-namespace: namespace orders (delete)" in out
+    assert "lose-namespace: store primary/orders.db (delete)" in out
+    assert "restore-from-backup: namespace orders (restore)" in out
 
 
 def test_plan_on_an_unknown_target_suggests_the_closest(repo: Path) -> None:
@@ -257,14 +265,15 @@ def test_plan_shows_a_prod_target_needs_confirmation_and_an_active_freeze(repo: 
     assert "error: refused: frozen by always-frozen: audit week, ask on-call" in run.stderr
 
 
-def test_run_on_the_sandbox_says_clearly_that_its_provider_is_not_available_yet(repo: Path) -> None:
+def test_run_on_the_sandbox_restores_a_lost_namespace_and_passes(repo: Path) -> None:
     result = drill("run", "restore-orders", cwd=repo)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "error: provider `local` is not available yet in drillkit",
-        "  fix: use a target whose provider is available, or a later drillkit release",
-    ]
-    assert not (repo / "reports").exists()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "objective rto: target 5m, measured" in result.stdout
+    assert "Verdict: PASSED" in result.stdout
+    runs = sorted((repo / "reports" / "restore-orders").iterdir())
+    assert len(runs) == 1
+    assert (runs[0] / "journal.jsonl").exists()
 
 
 def test_unknown_drill_suggests_the_closest_name(repo: Path) -> None:

@@ -169,7 +169,8 @@ def test_a_drill_run_prints_plain_lines_in_ci_and_ends_with_the_verdict(lab: Lab
     assert any("step 1/3 lose-zone-a (fault): take zone a out (mode auto)" in ln for ln in lines)
     assert "\x1b[" not in result.stdout  # no colour codes in a log
     assert lines[-1] == "Verdict: PASSED"
-    assert any(line.startswith("Journal: reports/quick/") for line in lines)
+    assert any(line.startswith("Evidence: reports/quick/") for line in lines)
+    assert any(line.startswith("Verify:   drill verify reports/quick/") for line in lines)
 
 
 def test_an_output_folder_that_cannot_be_written_is_a_clear_error_and_nothing_changes(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.session import SESSION_VARIABLES
 from tests.support.test_provider import new_world, read_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,11 @@ class Lab:
         path.write_text(json.dumps(state))
 
     def env(self) -> dict[str, str]:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
+        environment = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("DRILLKIT_") or k in SESSION_VARIABLES
+        }
         environment.update(
             {
                 "PYTHONPATH": str(ROOT),

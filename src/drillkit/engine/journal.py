@@ -268,7 +268,7 @@ class JournalWriter:
         """How many events the journal holds, which is also the next event's seq."""
         return self._count
 
-    def append(self, type: str, step: str | None = None, **data: Any) -> JournalEvent:
+    def append(self, type: str, step: str | None = None, /, **data: Any) -> JournalEvent:
         """Write one event and return it; it is in the file when this returns.
 
         ``data`` must hold JSON values only (dict with str keys, list, str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ class RunSummary:
     canary_writes_lost: int | None = None
     canary_gaps: int | None = None
     rpo_note: str = ""
+    rpo_upper_bound: bool = False
+    """``rpo_seconds`` is an upper bound (from the restored backup), not a canary measurement."""
     sampling_interval_seconds: float | None = None
     samples: int = 0
     availability: float | None = None
@@ -80,6 +83,7 @@ class RunSummary:
             "canaryWritesLost": self.canary_writes_lost,
             "canaryGaps": self.canary_gaps,
             "rpoNote": self.rpo_note,
+            "rpoUpperBound": self.rpo_upper_bound,
             "samplingIntervalSeconds": self.sampling_interval_seconds,
             "samples": self.samples,
             "availability": self.availability,
@@ -212,7 +216,11 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def _measure_rpo(events: list[JournalEvent], summary: RunSummary) -> None:
-    """RPO = fault start - time of the newest acknowledged pre-fault canary write that survived."""
+    """RPO = fault start - time of the newest acknowledged pre-fault canary write that survived.
+
+    When every acknowledged write survived, nothing was lost and the RPO is 0
+    (to within one canary interval, the measurement's resolution).
+    """
     read = next((e for e in events if e.type == "canary-read"), None)
     if read is None:
         return
@@ -234,10 +242,43 @@ def _measure_rpo(events: list[JournalEvent], summary: RunSummary) -> None:
     summary.canary_writes_lost = len(acked) - len(kept)
     if kept:
         newest = max(kept)
-        summary.rpo_seconds = max(0.0, fault_start - newest[1])
         summary.canary_gaps = sum(1 for seq, _ in acked if seq < newest[0] and seq not in survivors)
-    else:
-        summary.rpo_note = f"all {len(acked)} acknowledged canary writes before the fault were lost"
+        if summary.canary_writes_lost == 0:
+            # Every acknowledged write before the fault survived: nothing was lost.
+            summary.rpo_seconds = 0.0
+            summary.rpo_note = "every acknowledged write before the fault survived"
+        else:
+            summary.rpo_seconds = max(0.0, fault_start - newest[1])
+        return
+    lost = f"all {len(acked)} acknowledged canary writes before the fault were lost"
+    bound = _restored_backup_bound(events)
+    if bound is None:
+        summary.rpo_note = lost
+        return
+    summary.rpo_seconds, summary.rpo_upper_bound = bound, True
+    summary.rpo_note = f"{lost}; at most the age of the restored backup at fault start"
+
+
+def _restored_backup_bound(events: list[JournalEvent]) -> float | None:
+    """Fault start - start of the backup a restore used: nothing older can have been lost.
+
+    A restore handler reports ``backupStartedAt`` (RFC 3339) in its result; when
+    every canary write came after that backup, this bound is the RPO evidence.
+    """
+    fault = next((e for e in events if e.type == "fault-undo-planned"), None)
+    for event in events:
+        result = event.data.get("result")
+        if event.type != "restore-ended" or not isinstance(result, dict) or fault is None:
+            continue
+        started = result.get("backupStartedAt")
+        if isinstance(started, str):
+            try:
+                taken = datetime.fromisoformat(started.replace("Z", "+00:00"))
+                fault_at = datetime.fromisoformat(fault.time.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return max(0.0, (fault_at - taken).total_seconds())
+    return None
 
 
 def _certificate_days_left(events: list[JournalEvent]) -> float | None:
@@ -269,6 +310,8 @@ def _objectives(drill: Drill, summary: RunSummary) -> None:
         limit = objectives.rpo.total_seconds()
         rpo = summary.rpo_seconds
         shown = f"{rpo:.2f}s" if rpo is not None else (summary.rpo_note or "not measured")
+        if rpo is not None and summary.rpo_upper_bound:
+            shown = f"<= {rpo:.2f}s (restored backup's age; no canary write survived)"
         summary.objectives.append(
             ObjectiveOutcome(
                 "rpo", format_duration(objectives.rpo), shown, rpo is not None and rpo <= limit

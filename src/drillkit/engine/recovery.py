@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drillkit.engine.journal import JournalEvent, JournalWriter, read_journal
+from drillkit.engine.journal import JournalError, JournalEvent, JournalWriter, read_journal
 from drillkit.engine.measure import pending_faults
 from drillkit.engine.progress import Progress
 from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
@@ -91,8 +91,16 @@ def recover(run_dir: Path, registry: ProviderRegistry, progress: Progress) -> Re
     path = run_dir / JOURNAL
     if not path.exists():
         raise UserInputError(f"{run_dir} has no {JOURNAL}", fix="pass a run folder")
-    writer, torn = JournalWriter.resume(path)
     result = RecoveryResult(run_dir)
+    try:
+        intact = read_journal(path).events
+    except JournalError:
+        intact = None  # a torn tail: resume below repairs it, and says so in the journal
+    if intact is not None and not pending_faults(intact):
+        # Nothing to undo: leave the journal (and a signed bundle over it) untouched.
+        progress.message("nothing to undo: every fault of this run is already reverted")
+        return result
+    writer, torn = JournalWriter.resume(path)
     try:
         if torn:
             result.repaired_bytes = len(torn)

@@ -9,6 +9,7 @@ cleanup happen once, with failures journaled rather than raised.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from drillkit.engine.clock import Clock
@@ -32,8 +33,10 @@ class RpoCanary:
         context: StepContext,
         journal: JournalWriter,
         clock: Clock,
+        warmup_seconds: float = 0.0,
     ) -> None:
         self.intent = intent
+        self.warmup = warmup_seconds
         self.handler = handler
         self.run_id = run_id
         self.context = context
@@ -44,7 +47,8 @@ class RpoCanary:
         self._finished = False
 
     def start(self, abort: AbortSignal) -> None:
-        """Start writing; return once one write is acknowledged (refuse the run otherwise)."""
+        """Start writing; return once one write is acknowledged (refuse the run otherwise)
+        and the warmup has passed."""
         self._writer = CanaryWriter(
             lambda seq: self.handler.write(self.intent, self.run_id, seq, self.context),
             self.interval,
@@ -64,6 +68,10 @@ class RpoCanary:
                     "refused: the RPO canary could not write a single record before the fault",
                     fix="check the canary's writeUrl or database and the service",
                 )
+        if self.warmup > 0:
+            self.journal.append("canary-warmup", None, seconds=self.warmup)
+            if abort.event.wait(self.warmup):
+                raise RunAborted(abort.reason or "aborted")
 
     def stop(self) -> None:
         """No more writes; safe to call more than once."""
@@ -90,6 +98,18 @@ class RpoCanary:
             self.journal.append("canary-cleanup", None, ok=True)
         except Exception as exc:
             self.journal.append("canary-cleanup", None, ok=False, error=_message(exc))
+        self._close_handler()
+
+    def _close_handler(self) -> None:
+        """Release the handler's pooled connections (HTTP clients, database engines), if any.
+
+        ``close`` is optional in the canary handler protocol; a failure to close
+        changes no measurement, so it is not an error of the run.
+        """
+        close = getattr(self.handler, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):
+                close()
 
 
 def _message(exc: Exception) -> str:

@@ -21,7 +21,6 @@ import contextlib
 import getpass
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from drillkit import __version__
+from drillkit.engine.async_samplers import AsyncSampler, AsyncSamplerGroup, BoundProbe
 from drillkit.engine.clock import Clock, SystemClock
 from drillkit.engine.guards import enforce_guards
 from drillkit.engine.interrupts import AbortSignal, InterruptGuard
@@ -42,6 +42,7 @@ from drillkit.engine.run_id import new_run_id
 from drillkit.engine.samplers import Sampler, SamplerSpec
 from drillkit.engine.step_execution import AppliedFault, StepExecutor
 from drillkit.engine.support import check_support, step_impacts
+from drillkit.engine.tool_versions import dependency_versions, python_version
 from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
 from drillkit.errors import (
     DrillError,
@@ -51,9 +52,10 @@ from drillkit.errors import (
     StepFailed,
     StepTimeout,
 )
-from drillkit.providers.base import JsonDict, ProbeResult, Provider, TargetLock
+from drillkit.providers.base import JsonDict, Provider, TargetLock
 from drillkit.spec.probes import RpoCanaryProbe
 from drillkit.spec.references import ProbeRef
+from drillkit.spec.targets import Target
 
 _POLL_SECONDS = 0.02
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -123,6 +125,7 @@ class Runner:
         self.applied: list[AppliedFault] = []
         self._applied_lock = threading.Lock()
         self._samplers: list[Sampler] = []
+        self._sampler_group: AsyncSamplerGroup | None = None
         self._canary: RpoCanary | None = None
         self._lock: TargetLock | None = None
         self._straggler: concurrent.futures.Future[Any] | None = None
@@ -297,21 +300,29 @@ class Runner:
             where=f"{self.plan.drill.source.display}: {where}",
         )
 
-    def _prober(self, intent: BaseModel, where: str) -> Callable[[], ProbeResult]:
+    def _prober(self, intent: BaseModel, where: str) -> BoundProbe:
         bound = self._bind(intent, where)
         handler = self.provider.probe_handler(str(getattr(bound, "type", "")))
         assert handler is not None  # check_support ran in preflight
-        context = StepContextImpl(self, where, self._deadline)
-        return lambda: handler.measure(bound, context)
+        return BoundProbe(handler, bound, StepContextImpl(self, where, self._deadline))
 
     def _start_samplers(self) -> None:
+        """Probes that can measure on an event loop share one thread; the others get their own."""
+        group = AsyncSamplerGroup(self.journal, self.clock, self.abort, self._on_sample)
         for spec in self._sampler_specs():
-            sampler = Sampler(spec, self.journal, self.clock, self.abort, self._on_sample)
-            self._samplers.append(sampler)
-            sampler.start()
+            probe = spec.measure
+            if isinstance(probe, BoundProbe) and probe.asynchronous:
+                group.add(spec, probe)
+            else:
+                sampler = Sampler(spec, self.journal, self.clock, self.abort, self._on_sample)
+                self._samplers.append(sampler)
+                sampler.start()
             self.journal.append(
                 "sampler-started", None, sampler=spec.name, intervalSeconds=spec.interval
             )
+        if group.samplers:
+            self._sampler_group = group
+            group.start()
 
     def _start_canary(self) -> None:
         """Start the RPO canary; its first acknowledged write comes before any fault."""
@@ -331,6 +342,7 @@ class Runner:
             StepContextImpl(self, "rpo-canary", self._deadline),
             self.journal,
             self.clock,
+            measure.warmup.total_seconds(),
         )
         self._canary.start(self.abort)
 
@@ -345,8 +357,14 @@ class Runner:
             self._recovered.set()
 
     def _stop_samplers(self) -> None:
-        for sampler in self._samplers:
-            sampler.stop()
+        group, self._sampler_group = self._sampler_group, None
+        stopped: list[Sampler | AsyncSampler] = list(self._samplers)
+        if group is not None:
+            group.stop()  # cancels its samples in flight, so it is quick
+            stopped += group.samplers
+        for sampler in stopped:
+            if isinstance(sampler, Sampler):
+                sampler.stop()
             self.journal.append(
                 "sampler-stopped",
                 None,
@@ -540,11 +558,13 @@ class Runner:
             "digest": drill.digest,
             "target": self.plan.target_name,
             "provider": self.provider.name,
-            "targetDefinition": self.plan.target.model_dump(mode="json", by_alias=True),
+            "targetDefinition": _journaled_target(self.plan.target),
             "operator": self.options.operator,
             "host": socket.gethostname(),
             "dryRun": self.options.dry_run,
             "drillkit": __version__,
+            "python": python_version(),
+            "dependencies": dependency_versions(),
         }
 
     def _write_samples(self) -> None:
@@ -562,6 +582,15 @@ class Runner:
         text = yaml.safe_dump(self.plan.drill.resolved, sort_keys=False, allow_unicode=True)
         header = f"# {self.plan.drill.name} {self.plan.drill.version} {self.plan.drill.digest}\n"
         (self.run_dir / "drill.yaml").write_text(header + text, encoding="utf-8")
+
+
+def _journaled_target(target: Target) -> JsonDict:
+    """The target as recorded: passwords in variable URLs and secret-named variables hidden."""
+    from drillkit.spec.variable_redaction import redact_variables
+
+    document: JsonDict = target.model_dump(mode="json", by_alias=True)
+    document["variables"] = redact_variables(target.variables)
+    return document
 
 
 def _operator() -> str:

@@ -5,6 +5,10 @@ so a slow sample does not shift every later one) and journals every sample;
 the RTO is computed later from those journal events, never from memory. A stop
 condition that keeps failing for longer than its ``failingFor`` triggers the
 run's abort, which undoes every fault.
+
+Probes that can measure on an event loop run in ``async_samplers`` instead, many
+to one thread; the event shape and the stop-condition rule live here, once, so
+both kinds of sampler write the same journal.
 """
 
 from __future__ import annotations
@@ -32,6 +36,56 @@ class SamplerSpec:
     """For stop conditions: abort after failing continuously this long (seconds)."""
 
 
+def journal_sample(journal: JournalWriter, sampler: str, at: float, result: ProbeResult) -> None:
+    """Journal one sample; the one event shape ``measure`` and ``samples`` read, whoever sampled."""
+    journal.append(
+        "sample",
+        None,
+        sampler=sampler,
+        ok=result.ok,
+        at=at,
+        latencyMs=result.latency_ms,
+        summary=result.summary[:200],
+    )
+
+
+def failed_sample(exc: Exception) -> ProbeResult:
+    """The failing sample a probe that raised stands for (the sampler keeps going)."""
+    if isinstance(exc, DrillError):
+        return ProbeResult(ok=False, summary=exc.message)
+    return ProbeResult(ok=False, summary=f"{type(exc).__name__}: {exc}")
+
+
+class StopConditionWatch:
+    """How long a stop condition has been failing, and the abort once it fails for too long."""
+
+    def __init__(self, spec: SamplerSpec) -> None:
+        self.spec = spec
+        self.failing_since: float | None = None
+
+    def fires(
+        self, started: float, result: ProbeResult, abort: AbortSignal, journal: JournalWriter
+    ) -> bool:
+        """Note one sample; True when the condition fired and its sampler must stop."""
+        if self.spec.failing_for is None:
+            return False
+        if result.ok:
+            self.failing_since = None
+            return False
+        if self.failing_since is None:
+            self.failing_since = started
+        failing = started - self.failing_since
+        if failing < self.spec.failing_for:
+            return False
+        reason = (
+            f"stop condition {self.spec.name.removeprefix('stop:')} failed "
+            f"for {failing:.1f}s: {result.summary[:200]}"
+        )
+        if abort.trigger(reason):
+            journal.append("stop-condition-triggered", None, sampler=self.spec.name, reason=reason)
+        return True
+
+
 class Sampler(threading.Thread):
     def __init__(
         self,
@@ -53,39 +107,15 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         next_at = self.clock.monotonic()
-        failing_since: float | None = None
+        watch = StopConditionWatch(self.spec)
         while not self.stopping.is_set():
             started = self.clock.monotonic()
             result = self._measure_once()
             self.samples += 1
-            self.journal.append(
-                "sample",
-                None,
-                sampler=self.spec.name,
-                ok=result.ok,
-                at=started,
-                latencyMs=result.latency_ms,
-                summary=result.summary[:200],
-            )
+            journal_sample(self.journal, self.spec.name, started, result)
             self.on_sample(self.spec.name, result.ok)
-            if self.spec.failing_for is not None:
-                if result.ok:
-                    failing_since = None
-                else:
-                    failing_since = started if failing_since is None else failing_since
-                    if started - failing_since >= self.spec.failing_for:
-                        reason = (
-                            f"stop condition {self.spec.name.removeprefix('stop:')} failed "
-                            f"for {started - failing_since:.1f}s: {result.summary[:200]}"
-                        )
-                        if self.abort.trigger(reason):
-                            self.journal.append(
-                                "stop-condition-triggered",
-                                None,
-                                sampler=self.spec.name,
-                                reason=reason,
-                            )
-                        return
+            if watch.fires(started, result, self.abort, self.journal):
+                return
             next_at += self.spec.interval
             now = self.clock.monotonic()
             if next_at < now:
@@ -97,10 +127,8 @@ class Sampler(threading.Thread):
     def _measure_once(self) -> ProbeResult:
         try:
             return self.spec.measure()
-        except DrillError as exc:
-            return ProbeResult(ok=False, summary=exc.message)
         except Exception as exc:  # a broken probe is a failing sample, not a dead sampler
-            return ProbeResult(ok=False, summary=f"{type(exc).__name__}: {exc}")
+            return failed_sample(exc)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopping.set()

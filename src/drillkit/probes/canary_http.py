@@ -34,8 +34,9 @@ a relative path resolving against the working directory). Errors quote at
 most 120 characters of a response body; URLs are shown without credentials
 or query strings. The handler keeps one ``httpx.Client`` per TLS setting
 (in practice one), created on first use under a lock, because the canary
-writer thread and the engine's read-back share it. The database channel
-(``database``) is not implemented here yet and raises ``PermanentError``.
+writer thread and the engine's read-back share it. The ``rpo-canary`` handler
+(``drillkit.probes.canary``) hands ``http`` canaries to this channel and
+``database`` canaries to ``canary_database``.
 """
 
 from __future__ import annotations
@@ -52,22 +53,17 @@ import httpx
 from drillkit.errors import PermanentError, TransientError
 from drillkit.probes.client_tls import ClientKey, UnreadableCaBundle, client_key, httpx_verify
 from drillkit.probes.redaction import causes, excerpt, safe_url, short
-from drillkit.probes.registry import generic_canary
 from drillkit.providers.base import StepContext
 from drillkit.spec.probes import HttpCanaryTarget, RpoCanaryProbe
 
 _TIMEOUT_SECONDS = 5.0
 _MAX_PAGES = 1000
 
-"""(verify, absolute CA bundle path)."""
 
-
-@generic_canary("rpo-canary")
-class HttpCanaryHandler:
+class HttpCanaryChannel:
     """Writes, reads back and removes canary records over HTTP; safe to share between threads."""
 
-    def __init__(self, provider: Any) -> None:
-        self._provider = provider
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._clients: dict[ClientKey, httpx.Client] = {}
 
@@ -158,11 +154,7 @@ class HttpCanaryHandler:
 
 def _http(intent: RpoCanaryProbe) -> HttpCanaryTarget:
     if intent.http is None:
-        raise PermanentError(
-            "the rpo-canary `database` channel is not available yet; "
-            "only the `http` channel is implemented",
-            fix="give the canary an `http` block (writeUrl, readUrl) served by the application",
-        )
+        raise PermanentError("this rpo-canary has no `http` block")
     return intent.http
 
 

@@ -19,6 +19,7 @@ caps it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -178,7 +179,7 @@ def _evaluate(intent: HttpProbe, response: httpx.Response, elapsed: float) -> Pr
         problems.append(f"took {elapsed:.2f}s, above maxLatency {_duration(intent.max_latency)}")
         failed.append("maxLatency")
 
-    where = f"{intent.method} {safe_url(intent.url)}"
+    where = _where(intent)
     if failed:
         values["failed"] = list(dict.fromkeys(failed))
         return ProbeResult(False, f"{where}: " + "; ".join(problems), values, values["latencyMs"])
@@ -228,7 +229,7 @@ def _network_failure(
     reason, failed = _describe(intent, exc)
     logger.debug("http probe failed: %s", failed, extra={"run_id": ctx.run_id, "step": ctx.step})
     values: dict[str, Any] = {"status": None, "latencyMs": _ms(elapsed), "failed": [failed]}
-    summary = f"{intent.method} {safe_url(intent.url)}: {reason}"
+    summary = f"{_where(intent)}: {reason}"
     return ProbeResult(False, summary, values, values["latencyMs"])
 
 
@@ -275,13 +276,24 @@ def _tls_reason(error: ssl.SSLCertVerificationError) -> str:
 
 def _ca_failure(intent: HttpProbe, exc: UnreadableCaBundle) -> ProbeResult:
     summary = (
-        f"{intent.method} {safe_url(intent.url)}: CA bundle {exc.args[0]} "
+        f"{_where(intent)}: CA bundle {exc.args[0]} "
         "cannot be read as PEM certificates (relative paths start at the working directory)"
     )
     return ProbeResult(False, summary, {"status": None, "latencyMs": None, "failed": ["caBundle"]})
 
 
 # --- Formatting -------------------------------------------------------------------------------
+
+
+def _where(intent: HttpProbe) -> str:
+    """How a result names the call: the method and the URL without secrets."""
+    return _shown_call(intent.method, str(intent.url))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown_call(method: str, url: str) -> str:
+    # Redacting parses the URL: hundreds of microseconds, paid once per URL, not per sample.
+    return f"{method} {safe_url(url)}"
 
 
 def _ms(seconds: float) -> float:

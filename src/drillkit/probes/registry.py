@@ -20,7 +20,7 @@ MODULES: dict[str, str] = {
     "http": "drillkit.probes.http",
     "tls": "drillkit.probes.tls",
     "routing": "drillkit.probes.routing",
-    "rpo-canary": "drillkit.probes.canary_http",
+    "rpo-canary": "drillkit.probes.canary",
     "secret": "drillkit.probes.secret",
     "workload-ready": "drillkit.probes.workload_ready",
     "backup-age": "drillkit.probes.backup_age",

@@ -32,6 +32,7 @@ import dns.rdatatype
 import dns.resolver
 import httpx
 
+from drillkit.probes.client_tls import UnreadableCaBundle, client_key, httpx_verify
 from drillkit.probes.registry import generic_probe
 from drillkit.providers.base import ProbeResult, StepContext
 from drillkit.spec.probes import RoutingProbe
@@ -154,13 +155,13 @@ class RoutingHandler:
         except (dns.exception.DNSException, OSError, ValueError) as exc:
             reason = _dns_failure(exc, timeout)
             logger.info("routing probe %s failed: %s", where, reason)
-            ctx.note("routing-dns", name=intent.name, type=intent.record_type, error=reason)
+            ctx.note("routing-dns", name=intent.name, recordType=intent.record_type, error=reason)
             outcome.problems.append(f"DNS {where}: {reason}")
             return
         records = sorted({_rdata_text(intent.record_type, rdata) for rdata in answer})
         ttl = answer.rrset.ttl if answer.rrset is not None else None
         outcome.values.update(records=records, ttl=ttl)
-        ctx.note("routing-dns", name=intent.name, type=intent.record_type, records=records)
+        ctx.note("routing-dns", name=intent.name, recordType=intent.record_type, records=records)
         if intent.expect.records:
             expected = sorted({_normalise(intent.record_type, r) for r in intent.expect.records})
             if expected != records:
@@ -179,7 +180,12 @@ class RoutingHandler:
             return
         host = _host_of(url)
         try:
-            with httpx.Client(timeout=timeout, verify=True) as client:
+            verify = httpx_verify(client_key(intent.tls))
+        except UnreadableCaBundle as exc:
+            outcome.problems.append(f"CA bundle {exc.args[0]} cannot be read as PEM certificates")
+            return
+        try:
+            with httpx.Client(timeout=timeout, verify=verify) as client:
                 response = client.get(url)
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             outcome.problems.append(f"HTTP GET to {host}: {type(exc).__name__}: {exc}")

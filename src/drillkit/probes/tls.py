@@ -75,11 +75,14 @@ class TlsProbeHandler:
     def measure(self, intent: TlsProbe, ctx: StepContext) -> ProbeResult:
         name = intent.server_name or intent.host
         where = f"{intent.host}:{intent.port}"
+        connect_to = intent.address or intent.host
         timeout = intent.timeout.total_seconds()
         remaining = ctx.remaining()
         if 0 < remaining < timeout:
             timeout = remaining
-        ctx.note("tls-handshake", host=intent.host, port=intent.port, serverName=name)
+        ctx.note(
+            "tls-handshake", host=intent.host, address=connect_to, port=intent.port, serverName=name
+        )
 
         try:
             verifying = _verifying_context(intent.ca_bundle)
@@ -89,7 +92,7 @@ class TlsProbeHandler:
         started = time.monotonic()
         verify_error: ssl.SSLCertVerificationError | None = None
         try:
-            der = _handshake(intent.host, intent.port, name, timeout, verifying)
+            der = _handshake(connect_to, intent.port, name, timeout, verifying)
         except ssl.SSLCertVerificationError as exc:
             verify_error = exc
         except _NoHandshake as exc:
@@ -98,7 +101,7 @@ class TlsProbeHandler:
 
         if verify_error is not None:
             try:
-                der = _handshake(intent.host, intent.port, name, timeout, _unverified_context())
+                der = _handshake(connect_to, intent.port, name, timeout, _unverified_context())
             except (_NoHandshake, ssl.SSLError) as exc:
                 why = verify_error.verify_message or _reason(verify_error)
                 return ProbeResult(

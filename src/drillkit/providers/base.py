@@ -250,6 +250,9 @@ class Provider(ABC):
     def access_source(self) -> AccessSource | None:
         return None
 
+    def ensure_running(self, say: Callable[[str], None]) -> None:  # noqa: B027
+        """Start what the target needs before a run, telling the operator (the sandbox)."""
+
     def open(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Connect (and start what the target needs); called once before any handler."""
 

@@ -10,7 +10,6 @@ supervisor notices.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from drillkit.errors import PermanentError
 from drillkit.providers.base import StepContext
 from drillkit.providers.sources import WorkloadStatus
 from drillkit.sandbox.layout import SandboxLayout, read_json, write_json_atomically
+from drillkit.sandbox.processes import alive
 
 KIND = "sandbox-service"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -97,19 +97,7 @@ def _status(workload: Workload) -> WorkloadStatus:
 
 def process_alive(pid: int | None) -> bool:
     """True when ``pid`` runs and is not a zombie waiting to be reaped."""
-    if pid is None or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+    return pid is not None and pid > 0 and alive(pid)
 
 
 def _parse(path: Path) -> Workload:

@@ -111,6 +111,10 @@ class RpoMeasurement(SpecModel):
     """The canary writer whose surviving records measure RPO."""
 
     canary: RpoCanarySource
+    warmup: Duration = timedelta(0)
+    """How long the canary writes before the first fault. Make it longer than the
+    replication or shipping lag (or the backup interval) of the target, so a write
+    that should survive exists; otherwise every write may be lost and nothing measured."""
 
 
 class Measurement(SpecModel):

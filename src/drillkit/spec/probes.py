@@ -57,6 +57,9 @@ class TlsProbe(SpecModel):
     port: int = Field(default=443, ge=1, le=65535)
     server_name: str | None = None
     """SNI and the name to check; defaults to ``host``."""
+    address: str | None = Field(default=None, min_length=1)
+    """Connect here instead of resolving ``host`` (like curl's ``--resolve``); SNI and the
+    name check still use ``serverName`` or ``host``."""
     ca_bundle: str | None = None
     allow_self_signed: bool = False
     min_days_left: int | None = Field(default=None, ge=0, le=3650)
@@ -102,6 +105,8 @@ class RoutingProbe(SpecModel):
     """Optional HTTP(S) URL whose response names the serving region."""
     region_header: str | None = None
     region_field: str | None = None
+    tls: TlsClientSettings = TlsClientSettings()
+    """TLS verification for ``url``."""
     expect: RoutingExpectation = RoutingExpectation()
     timeout: Duration = timedelta(seconds=5)
 

@@ -14,7 +14,7 @@ import inspect
 import itertools
 import json
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
@@ -33,9 +33,19 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
 
 def schema_for(kind: str) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one document kind, with field descriptions."""
-    model = DOCUMENTS[kind]
-    schema = model.model_json_schema(by_alias=True, mode="validation")
-    docs = _attribute_docs()
+    return model_schema(DOCUMENTS[kind], kind)
+
+
+def model_schema(
+    model: type[BaseModel], kind: str, mode: Literal["validation", "serialization"] = "validation"
+) -> dict[str, Any]:
+    """The JSON Schema of any camelCase model, published as ``<kind>.schema.json``.
+
+    Files drillkit writes (the evidence report) use ``mode="serialization"``:
+    their schema describes the JSON as written, not as read.
+    """
+    schema = model.model_json_schema(by_alias=True, mode=mode)
+    docs = _attribute_docs(model)
     for name, definition in [(model.__name__, schema), *schema.get("$defs", {}).items()]:
         for alias, prop in definition.get("properties", {}).items():
             text = docs.get((name, alias))
@@ -52,10 +62,10 @@ def schema_text(kind: str) -> str:
     return json.dumps(schema_for(kind), indent=2, ensure_ascii=False) + "\n"
 
 
-def _attribute_docs() -> dict[tuple[str, str], str]:
+def _attribute_docs(root: type[BaseModel]) -> dict[tuple[str, str], str]:
     """(class name, YAML key) -> the docstring written under that attribute."""
     docs: dict[tuple[str, str], str] = {}
-    modules = {sys.modules[m.__module__] for m in _all_models()}
+    modules = {sys.modules[m.__module__] for m in _all_models(root)}
     for module in modules:
         tree = ast.parse(inspect.getsource(module))
         for node in ast.walk(tree):
@@ -75,9 +85,9 @@ def _attribute_docs() -> dict[tuple[str, str], str]:
     return docs
 
 
-def _all_models() -> list[type[BaseModel]]:
+def _all_models(root: type[BaseModel]) -> list[type[BaseModel]]:
     seen: list[type[BaseModel]] = []
-    pending: list[type[BaseModel]] = list(DOCUMENTS.values())
+    pending: list[type[BaseModel]] = [root]
     while pending:
         model = pending.pop()
         if model in seen:

@@ -203,7 +203,7 @@ SANDBOX = Target(
     regions={"primary": "primary", "standby": "standby"},
     variables={
         "orders_host": "orders.sandbox.drillkit.test",
-        "orders_url": "https://orders.sandbox.drillkit.test:8443",
+        "orders_url": "https://localhost:8443",
         "orders_port": "8443",
         "dns_server": "127.0.0.1:8053",
     },

@@ -135,3 +135,16 @@ def test_the_certificate_objective_takes_the_fewest_days_left_any_tls_probe_saw(
         "no certificate probe ran",
         False,
     )
+
+
+def test_no_acknowledged_write_lost_is_an_rpo_of_zero(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path / "journal.jsonl", clock=StepClock())
+    for seq in (1, 2, 3):
+        journal.append("canary-write", None, seq=seq, at=96.0 + seq, ok=True, error="")
+    journal.append("fault-undo-planned", "s", faultId="s/x", kind="x", undo={})
+    journal.append("canary-read", None, survivors=[1, 2, 3])
+
+    summary = summarize_events(read_journal(journal.path).events, drill({"rpo": "0s"}))
+
+    assert (summary.rpo_seconds, summary.canary_writes_lost) == (0.0, 0)
+    assert summary.objectives[0].met is True

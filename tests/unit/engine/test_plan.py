@@ -140,16 +140,13 @@ def test_the_plan_lists_every_step_in_order_with_what_it_will_do(drill: Resolved
             5,
             "answers",
             "probe",
-            [
-                "GET https://orders.sandbox.drillkit.test:8443/healthz answers 200/204 "
-                "(retry for up to 2m)"
-            ],
+            ["GET https://localhost:8443/healthz answers 200/204 (retry for up to 2m)"],
         ),
         (
             6,
             "ready",
             "probe",
-            ["GET https://orders.sandbox.drillkit.test:8443/readyz answers 200 within 1s"],
+            ["GET https://localhost:8443/readyz answers 200 within 1s"],
         ),
     ]
 
@@ -181,12 +178,11 @@ def test_samplers_describe_rto_rpo_and_stop_conditions(drill: ResolvedDrill) -> 
     plan = make_plan(drill, "sandbox", SANDBOX)
 
     assert plan.samplers == (
-        "RTO: every 500ms, GET https://orders.sandbox.drillkit.test:8443/readyz answers 200 "
+        "RTO: every 500ms, GET https://localhost:8443/readyz answers 200 "
         "within 1s; recovered after 5 passing samples in a row",
-        "RPO: write canary records every 1s through API "
-        "https://orders.sandbox.drillkit.test:8443/orders",
+        "RPO: write canary records every 1s through API https://localhost:8443/orders",
         "stop condition orders-down: abort when failing for 2m: "
-        "GET https://orders.sandbox.drillkit.test:8443/readyz answers 200 within 1s",
+        "GET https://localhost:8443/readyz answers 200 within 1s",
     )
 
 

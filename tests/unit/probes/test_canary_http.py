@@ -14,7 +14,8 @@ from drillkit.engine.plan import make_plan
 from drillkit.engine.progress import SilentProgress
 from drillkit.engine.runner import Runner, RunOptions
 from drillkit.errors import PermanentError, TransientError
-from drillkit.probes.canary_http import HttpCanaryHandler
+from drillkit.probes.canary import RpoCanaryHandler
+from drillkit.probes.canary_http import HttpCanaryChannel
 from drillkit.providers.base import StepContext
 from drillkit.providers.registry import PROVIDERS
 from drillkit.spec.probes import RpoCanaryProbe
@@ -41,14 +42,14 @@ def service() -> Iterator[CanaryService]:
 
 
 @pytest.fixture
-def handler() -> Iterator[HttpCanaryHandler]:
-    made = HttpCanaryHandler(provider=None)
+def handler() -> Iterator[HttpCanaryChannel]:
+    made = HttpCanaryChannel()
     yield made
     made.close()
 
 
 def test_writes_are_acknowledged_and_read_back_by_seq(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url)
     for seq in (1, 2, 3):
@@ -59,7 +60,7 @@ def test_writes_are_acknowledged_and_read_back_by_seq(
 
 
 def test_records_of_another_run_are_not_returned_even_when_the_service_lists_them_all(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url)
     handler.write(intent, "run-a", 1, CTX)
@@ -71,7 +72,7 @@ def test_records_of_another_run_are_not_returned_even_when_the_service_lists_the
 
 
 def test_records_lost_by_the_service_are_missing_from_the_read(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url)
     handler.write(intent, "run-a", 1, CTX)
@@ -83,7 +84,7 @@ def test_records_lost_by_the_service_are_missing_from_the_read(
 
 
 def test_a_503_write_raises_transient_with_a_short_message(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     service.status = 503
     with pytest.raises(TransientError) as raised:
@@ -92,20 +93,20 @@ def test_a_503_write_raises_transient_with_a_short_message(
     assert raised.value.message.count("x") <= 120
 
 
-def test_a_400_write_raises_permanent(service: CanaryService, handler: HttpCanaryHandler) -> None:
+def test_a_400_write_raises_permanent(service: CanaryService, handler: HttpCanaryChannel) -> None:
     service.status = 400
     with pytest.raises(PermanentError, match="400"):
         handler.write(canary(service.url), "run-a", 1, CTX)
 
 
-def test_a_429_write_is_worth_retrying(service: CanaryService, handler: HttpCanaryHandler) -> None:
+def test_a_429_write_is_worth_retrying(service: CanaryService, handler: HttpCanaryChannel) -> None:
     service.status = 429
     with pytest.raises(TransientError, match="429"):
         handler.write(canary(service.url), "run-a", 1, CTX)
 
 
 def test_a_down_service_raises_transient_on_write_and_works_again_when_back(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url)
     handler.write(intent, "run-a", 1, CTX)
@@ -118,7 +119,7 @@ def test_a_down_service_raises_transient_on_write_and_works_again_when_back(
 
 
 def test_cleanup_removes_this_runs_records_only(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url)
     handler.write(intent, "run-a", 1, CTX)
@@ -129,7 +130,7 @@ def test_cleanup_removes_this_runs_records_only(
 
 
 def test_cleanup_uses_the_delete_url_and_refuses_a_failure(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url, deleteUrl=service.url + "/purge")
     handler.write(intent, "run-a", 1, CTX)
@@ -141,7 +142,7 @@ def test_cleanup_uses_the_delete_url_and_refuses_a_failure(
 
 
 def test_a_paginated_listing_is_read_to_the_end(
-    service: CanaryService, handler: HttpCanaryHandler
+    service: CanaryService, handler: HttpCanaryChannel
 ) -> None:
     intent = canary(service.url)
     for seq in range(1, 24):
@@ -152,12 +153,21 @@ def test_a_paginated_listing_is_read_to_the_end(
     assert sum(1 for method, _ in service.requests if method == "GET") == 5
 
 
-def test_a_database_canary_raises_permanent_naming_the_channel(handler: HttpCanaryHandler) -> None:
-    intent = RpoCanaryProbe.model_validate(
-        {"type": "rpo-canary", "database": {"url": "sqlite:///canary.db"}}
-    )
-    with pytest.raises(PermanentError, match="database` channel is not available"):
-        handler.write(intent, "run-a", 1, CTX)
+def test_the_rpo_canary_handler_sends_http_canaries_to_this_channel(
+    service: CanaryService, tmp_path: Path
+) -> None:
+    dispatcher = RpoCanaryHandler(provider=None)
+    try:
+        dispatcher.write(canary(service.url), "run-a", 1, CTX)
+        database = RpoCanaryProbe.model_validate(
+            {"type": "rpo-canary", "database": {"url": f"sqlite:///{tmp_path / 'c.db'}"}}
+        )
+        dispatcher.write(database, "run-a", 2, CTX)
+        assert service.seqs("run-a") == [1]  # the database canary did not go over HTTP
+        assert dispatcher.read(canary(service.url), "run-a", CTX) == [1]
+        assert dispatcher.read(database, "run-a", CTX) == [2]
+    finally:
+        dispatcher.close()
 
 
 # --- Through the engine -----------------------------------------------------------------------
@@ -227,7 +237,7 @@ def test_the_engine_measures_rpo_through_the_generic_http_canary(
     repo = DrillRepository.discover(lab.root)
     target = repo.target(TARGET)
     provider = PROVIDERS.get(target.provider)(TARGET, target)
-    assert isinstance(provider.canary_handler("rpo-canary"), HttpCanaryHandler)
+    assert isinstance(provider.canary_handler("rpo-canary"), RpoCanaryHandler)
     runner = Runner(
         make_plan(repo.load_named("loss"), TARGET, target),
         provider,

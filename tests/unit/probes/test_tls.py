@@ -174,9 +174,31 @@ def test_a_valid_certificate_passes_and_reports_days_left_issuer_key_type_and_sa
     assert result.latency_ms is not None
     assert result.latency_ms > 0
     assert f"certificate for {NAME} is valid until {values['notAfter']}" in result.summary
-    assert ("tls-handshake", {"host": "127.0.0.1", "port": server.port, "serverName": NAME}) in (
-        ctx.notes
-    )
+    assert (
+        "tls-handshake",
+        {"host": "127.0.0.1", "address": "127.0.0.1", "port": server.port, "serverName": NAME},
+    ) in ctx.notes
+
+
+def test_address_connects_elsewhere_while_sni_and_the_name_check_use_the_host(
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()
+    leaf = ca.issue_cert("orders.unresolvable.test")
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+
+    with TlsServer(chain, leaf.private_key_pem.bytes(), tmp_path) as server:
+        routed = probe(server.port, caBundle=str(bundle), address="127.0.0.1")
+        routed = routed.model_copy(update={"host": "orders.unresolvable.test", "server_name": None})
+        unrouted = routed.model_copy(update={"address": None})
+        result = measure(routed)
+        failed = measure(unrouted)
+
+    assert result.ok, result.summary
+    assert "certificate for orders.unresolvable.test is valid" in result.summary
+    assert not failed.ok
 
 
 def test_an_expired_certificate_fails_naming_the_date_it_expired(

@@ -1,0 +1,90 @@
+"""`drill report RUN [--output DIR]`, run as a user runs it: a subprocess, its exit code and
+exact output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drillkit.evidence.key_files import Ed25519FileSigner, generate_key_file
+from drillkit.evidence.reports import REPORT_FILES, write_reports
+from drillkit.evidence.seal import seal_bundle
+from tests.support.report_runs import FinishedRun, finished_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
+    return finished_run("passing", tmp_path_factory)
+
+
+def drill(*args: str, cwd: Path, output: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
+    if output is not None:
+        environment["DRILLKIT_OUTPUT"] = str(output)
+    return subprocess.run(
+        [sys.executable, "-m", "drillkit", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_report_renders_a_run_folder_into_another_folder(run: FinishedRun, tmp_path: Path) -> None:
+    result = drill("report", str(run.run_dir), "--output", str(tmp_path / "out"), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "".join(f"wrote {tmp_path / 'out' / name}\n" for name in REPORT_FILES)
+    expected = write_reports(run.run_dir, tmp_path / "expected")
+    for path in expected:
+        assert (tmp_path / "out" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_report_finds_a_run_by_id_under_the_evidence_folder(
+    run: FinishedRun, tmp_path: Path
+) -> None:
+    evidence = tmp_path / "evidence"
+    copy = shutil.copytree(run.run_dir, evidence / "restore-orders" / run.run_dir.name)
+
+    result = drill("report", run.run_dir.name, cwd=tmp_path, output=evidence)
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in Path(copy).iterdir() if p.is_file()) == sorted(
+        ["drill.yaml", "journal.jsonl", *REPORT_FILES]
+    )
+
+
+def test_report_refuses_to_change_a_signed_folder(run: FinishedRun, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(run.run_dir, tmp_path / "signed"))
+    key = generate_key_file(tmp_path / "keys" / "drill.key")
+    seal_bundle(folder, Ed25519FileSigner.load(key.private_path, origin="test"))
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+    result = drill("report", str(folder), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {folder} is signed: rendering into it would change files the attestation "
+        f"covers\n  fix: render elsewhere: `drill report {folder} --output DIR`\n"
+    )
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_report_on_a_folder_that_is_no_run_says_what_to_pass(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+
+    result = drill("report", str(tmp_path / "empty"), "--output", str(tmp_path / "o"), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: {tmp_path / 'empty'} has no journal.jsonl\n"
+        "  fix: pass a run folder: reports/<drill>/<run-id>/ as a run leaves it\n"
+    )
+    assert not (tmp_path / "o").exists()
