@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.spec.repository import DrillRepository
+from tests.support.kube.fixtures import kube, kube_cluster, kube_config, kube_server  # noqa: F401
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 REAL_REPOSITORY = Path(__file__).resolve().parents[1]

@@ -370,7 +370,14 @@ def _progress(title: str) -> Any:
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Ed25519 private key (PEM) that signs the evidence; else $DRILLKIT_SIGNING_KEY, else "
-    "a per-user key created on first use (`drill keygen` makes one).",
+    "the target's signingKey, else a per-user key created on first use (`drill keys "
+    "generate` makes one). An encrypted key's passphrase comes from "
+    "$DRILLKIT_SIGNING_KEY_PASSPHRASE, else a prompt.",
+)
+@click.option(
+    "--no-sign",
+    is_flag=True,
+    help="Do not sign the evidence. The reports say so, and `drill verify` refuses the folder.",
 )
 @click.pass_obj
 def run(
@@ -381,6 +388,7 @@ def run(
     dry_run: bool,
     output: Path | None,
     signing_key: Path | None,
+    no_sign: bool,
 ) -> None:
     """Run drill NAME against a target (default: the built-in sandbox).
 
@@ -394,16 +402,22 @@ def run(
     Every run leaves a signed evidence bundle in its run folder (report.json,
     report.md, report.html, junit.xml, journal, definition, samples and
     attestation.intoto.json); check it with `drill verify FOLDER --key PUB`.
+    Only --no-sign leaves it unsigned, and the journal and reports say so.
     \b
     Exit codes: 0 passed, 1 failed or aborted, 2 bad input or refused by a guard.
     """
     from drillkit.engine.guards import refuse_if_frozen
     from drillkit.engine.runner import Runner, RunOptions
-    from drillkit.errors import VersionError
-    from drillkit.evidence.key_files import public_key_path, resolve_signer
+    from drillkit.errors import UserInputError, VersionError
+    from drillkit.evidence.no_sign import NO_SIGN
     from drillkit.providers.registry import PROVIDERS
     from drillkit.terminal import console, print_summary
 
+    if no_sign and signing_key is not None:
+        raise UserInputError(
+            "give either --signing-key or --no-sign, not both",
+            fix="drop --no-sign to sign with the key, or --signing-key for unsigned evidence",
+        )
     repo = state.repository()
     planned = _plan(state, name, target_name)
     drill = planned.drill
@@ -414,40 +428,88 @@ def run(
             fix="bump metadata.version and run `drill lock`; prod targets run only locked versions",
         )
     refuse_if_frozen(planned)
-    signer = resolve_signer(signing_key)  # a missing key fails here, before anything changes
-    if signer.notice:
-        click.echo(signer.notice, err=True)
+    signer = None
+    if no_sign:
+        click.echo(
+            "warning: --no-sign: the evidence of this run will NOT be signed; "
+            "`drill verify` will refuse it",
+            err=True,
+        )
+    else:  # a missing key or passphrase fails here, before anything changes
+        signer = _run_signer(repo.root, signing_key, target_name, planned.target.signing_key)
+        if signer.notice:
+            click.echo(signer.notice, err=True)
     provider = PROVIDERS.get(planned.target.provider)(target_name, planned.target)
     provider.ensure_running(lambda line: click.echo(line, err=True))
-    options = RunOptions(output_dir=_output_dir(state, output), yes=yes, dry_run=dry_run)
+    options = RunOptions(
+        output_dir=_output_dir(state, output),
+        yes=yes,
+        dry_run=dry_run,
+        evidence_signing=NO_SIGN if no_sign else None,
+    )
     runner = Runner(
         planned, provider, options, _progress(f"{drill.name} {drill.version} on {target_name}")
     )
     result = runner.run()
     shown = repo.display(result.run_dir)
-    evidence = _seal(result.run_dir, signer, shown, public_key_path(signer.path))
+    evidence = _seal(result.run_dir, signer, shown)
     print_summary(console(), result, shown, evidence)
     sys.exit(result.exit_code)
 
 
-def _seal(run_dir: Path, signer: Any, shown: str, public_key: Path) -> list[str]:
+def _run_signer(
+    repo_root: Path, flag: Path | None, target_name: str, target_key: str | None
+) -> Any:
+    """The signer of a run on ``target_name``: flag, environment, target's signingKey, default."""
+    from drillkit.evidence.key_choice import resolve_signer, target_key_path
+
+    return resolve_signer(
+        flag,
+        target_key=target_key_path(target_key, repo_root) if target_key else None,
+        target=target_name,
+        prompt=_passphrase_prompt(),
+    )
+
+
+def _passphrase_prompt() -> Any:
+    """Asks for a key's passphrase without echo, when a person is at a terminal; else None."""
+    if not sys.stdin.isatty():
+        return None
+
+    def ask(question: str) -> str:
+        typed: str = click.prompt(question, hide_input=True, err=True)
+        return typed
+
+    return ask
+
+
+def _seal(run_dir: Path, signer: Any, shown: str) -> list[str]:
     """Render the reports and sign the bundle; returns the lines that say where it is.
 
-    A failure here is reported and leaves the verdict standing: the journal is
-    the record, and `drill report` can render it again.
+    ``signer`` is None for a run made with --no-sign: the reports are written,
+    nothing is signed. A failure here is reported and leaves the verdict
+    standing: the journal is the record, and `drill report` can render it again.
     """
     from drillkit.errors import DrillError
     from drillkit.evidence.seal import seal_bundle
 
+    files = "report.html, report.md, report.json, junit.xml"
     try:
         seal_bundle(run_dir, signer)
     except (DrillError, OSError, ValueError) as exc:
         message = exc.message if isinstance(exc, DrillError) else str(exc)
+        if signer is None:
+            click.echo(f"warning: the reports of {shown} were not written: {message}", err=True)
+            return [f"Journal: {shown}/journal.jsonl (evidence NOT signed: --no-sign)"]
         click.echo(f"warning: the evidence in {shown} is NOT signed: {message}", err=True)
         return [f"Journal: {shown}/journal.jsonl (evidence NOT signed)"]
+    if signer is None:
+        return [f"Evidence: {shown}/ ({files}) (NOT signed: --no-sign)"]
+    from drillkit.evidence.key_files import public_key_path
+
     return [
-        f"Evidence: {shown}/ (report.html, report.md, report.json, junit.xml)",
-        f"Verify:   drill verify {shown} --key {public_key}",
+        f"Evidence: {shown}/ ({files})",
+        f"Verify:   drill verify {shown} --key {public_key_path(signer.path)}",
     ]
 
 
@@ -501,13 +563,31 @@ def recover(
         click.echo(f"recovered: {len(result.reverted)} fault(s) undone")
     if result.reverted or result.failed or result.repaired_bytes:
         # The journal grew: render the reports again and sign the bundle as it now is.
-        from drillkit.evidence.key_files import public_key_path, resolve_signer
+        from drillkit.evidence.no_sign import is_unsigned_run
 
-        signer = resolve_signer(None)
-        shown = state.repository().display(run_dir) if _in_repository(state) else str(run_dir)
-        for line in _seal(run_dir, signer, shown, public_key_path(signer.path)):
+        in_repository = _in_repository(state)
+        shown = state.repository().display(run_dir) if in_repository else str(run_dir)
+        signer = None
+        if not is_unsigned_run(run_dir):  # a --no-sign run stays unsigned
+            signer = _recovery_signer(state, run_dir, in_repository=in_repository)
+        for line in _seal(run_dir, signer, shown):
             click.echo(line)
     sys.exit(result.exit_code)
+
+
+def _recovery_signer(state: _State, run_dir: Path, *, in_repository: bool) -> Any:
+    """The key `drill run` would use for the run's target, bar --signing-key."""
+    from drillkit.engine.journal import read_journal
+
+    target_name = str(read_journal(run_dir / "journal.jsonl").events[0].data.get("target", ""))
+    if not (in_repository and target_name):
+        return _run_signer(Path.cwd(), None, target_name, None)
+    repo = state.repository()
+    try:
+        target_key = repo.target(target_name).signing_key
+    except DrillError:  # the target left the registry since: the rest of the order applies
+        target_key = None
+    return _run_signer(repo.root, None, target_name, target_key)
 
 
 def _in_repository(state: _State) -> bool:
@@ -565,22 +645,38 @@ def journal(state: _State, run_ref: str, show_events: bool, output: Path | None)
     help="Write the reports into DIR instead of the run folder (a signed folder must not "
     "change: render it elsewhere).",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["md", "html", "json", "junit"]),
+    default=None,
+    help="Print this one rendering to stdout and write nothing (json is report.json's bytes).",
+)
 @click.pass_obj
-def report(state: _State, run_ref: str, output_dir: Path | None) -> None:
+def report(state: _State, run_ref: str, output_dir: Path | None, output_format: str | None) -> None:
     """Render a run's reports again from its folder: report.json, .md, .html and junit.xml.
 
     RUN is a run folder, or a run id looked up under $DRILLKIT_OUTPUT or reports/.
     Everything comes from the folder (journal, drill.yaml, samples), so a report
-    can be rebuilt years later.
+    can be rebuilt years later. With --format, one rendering goes to stdout and
+    no file is written, which is safe on a signed folder too.
     """
     from drillkit.engine.recovery import find_run
     from drillkit.errors import UserInputError
     from drillkit.evidence.bundle import ATTESTATION
-    from drillkit.evidence.reports import write_reports
+    from drillkit.evidence.reports import render_report, write_reports
 
     run_dir = (
         Path(run_ref) if Path(run_ref).is_dir() else find_run(_output_dir(state, None), run_ref)
     )
+    if output_format is not None:
+        if output_dir is not None:
+            raise UserInputError(
+                "give either --format (print one rendering) or --output (write all four)",
+                fix=f"`drill report {run_ref} --format {output_format} > FILE` writes one file",
+            )
+        click.echo(render_report(run_dir, output_format), nl=False)
+        return
     if output_dir is None and (run_dir / ATTESTATION).exists():
         raise UserInputError(
             f"{run_dir} is signed: rendering into it would change files the attestation covers",
@@ -615,7 +711,8 @@ def verify(run_dir: Path, key_path: Path | None, trust_bundle_key: bool, output:
     \b
     Checks in order and names the first that fails: envelope, payload type,
     signature, statement, subjects (sha256 of every file), completeness (no
-    file added), journal (hash chain and head), definition (drill digest).
+    file added), journal (hash chain and head), definition (drill digest),
+    report (report.json valid against the report schema, about this run).
     \b
     Exit codes: 0 verified, 1 verification failed, 2 bad input (no --key, unusable key).
     """
@@ -670,28 +767,22 @@ def _print_verification(result: Any) -> None:
             click.echo(f"  found:    {failure.found}", err=True)
 
 
-@cli.command()
+@cli.command(hidden=True)
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace PATH and PATH.pub if they exist.")
-def keygen(path: Path, force: bool) -> None:
-    """Create an Ed25519 signing key: PATH (private, mode 0600) and PATH.pub (public).
+@click.option("--passphrase", is_flag=True, help="Encrypt the private key with a passphrase.")
+def keygen(path: Path, force: bool, passphrase: bool) -> None:
+    """The older name of `drill keys generate`, kept so scripts keep working."""
+    from drillkit.cli_keys import write_key
 
-    Runs sign their evidence with it given `--signing-key PATH` or
-    DRILLKIT_SIGNING_KEY=PATH. Give PATH.pub to whoever verifies the evidence;
-    the private key never leaves this machine.
-    """
-    from drillkit.evidence.key_files import generate_key_file
-
-    key = generate_key_file(path, force=force)
-    click.echo(f"wrote private key {key.private_path} (mode 0600; keep it private)")
-    click.echo(f"wrote public key  {key.public_path}")
-    click.echo(f"key id {key.key_id}")
-    click.echo(f"verify evidence with: drill verify DIR --key {key.public_path}")
+    write_key(path, force=force, passphrase=passphrase)
 
 
 def _add_command_groups() -> None:
+    from drillkit.cli_keys import keys
     from drillkit.cli_sandbox import sandbox
 
+    cli.add_command(keys)
     cli.add_command(sandbox)
 
 

@@ -1,4 +1,4 @@
-"""`drill verify` and `drill keygen` as an auditor and an SRE run them: exit codes and exact output."""
+"""`drill verify` and `drill keys` as an auditor and an SRE run them: exit codes and exact output."""
 
 from __future__ import annotations
 
@@ -75,6 +75,8 @@ def test_a_good_bundle_verifies_with_a_checklist_and_exit_0(bundle: Path, tmp_pa
     )
     assert lines[9:] == [
         f"ok      definition    drill.yaml is restore-orders 1.0.0 {DRILL_DIGEST}",
+        f"ok      report        report.json: schema 1.1.0, run {bundle.name}, drill digest and "
+        "journal head as signed",
         f"verified: restore-orders 1.0.0, run {bundle.name} on sandbox, verdict passed",
     ]
 
@@ -86,7 +88,7 @@ def test_a_changed_file_fails_with_exit_1_naming_the_file_and_both_digests(
     result = drill("verify", relative(bundle), "--key", "keys/drill.key.pub", cwd=tmp_path)
     assert result.returncode == 1
     assert "FAILED  subjects      report.md: the content changed after signing" in result.stdout
-    for check in ("completeness", "journal", "definition"):
+    for check in ("completeness", "journal", "definition", "report"):
         assert f"skipped {check:<14}not checked: an earlier check failed" in result.stdout
     stderr = result.stderr.splitlines()
     assert stderr[0] == (
@@ -165,7 +167,8 @@ def test_a_private_key_passed_as_key_is_refused_with_exit_2_and_not_printed(
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: keys/drill.key holds a private key; verification needs the public key",
-        "  fix: pass the public key (the .pub file `drill keygen` wrote beside the private key)",
+        "  fix: pass the public key (the .pub file `drill keys generate` wrote beside the private "
+        "key)",
     ]
     secret = (tmp_path / "keys" / "drill.key").read_text().splitlines()[1]
     assert secret not in result.stdout + result.stderr
@@ -193,6 +196,7 @@ def test_json_output_for_machines_on_success_and_on_failure(bundle: Path, tmp_pa
         "completeness",
         "journal",
         "definition",
+        "report",
     ]
     assert document["run"]["runId"] == bundle.name
 
@@ -210,8 +214,10 @@ def test_json_output_for_machines_on_success_and_on_failure(bundle: Path, tmp_pa
     )
 
 
-def test_keygen_writes_a_private_key_with_mode_0600_and_its_public_key(tmp_path: Path) -> None:
-    result = drill("keygen", "keys/team.key", cwd=tmp_path)
+def test_keys_generate_writes_a_private_key_with_mode_0600_and_its_public_key(
+    tmp_path: Path,
+) -> None:
+    result = drill("keys", "generate", "keys/team.key", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     private, public = tmp_path / "keys" / "team.key", tmp_path / "keys" / "team.key.pub"
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
@@ -224,10 +230,10 @@ def test_keygen_writes_a_private_key_with_mode_0600_and_its_public_key(tmp_path:
     assert private.read_text().splitlines()[1] not in result.stdout
 
 
-def test_keygen_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
-    assert drill("keygen", "team.key", cwd=tmp_path).returncode == 0
+def test_keys_generate_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
+    assert drill("keys", "generate", "team.key", cwd=tmp_path).returncode == 0
     before = (tmp_path / "team.key").read_bytes()
-    again = drill("keygen", "team.key", cwd=tmp_path)
+    again = drill("keys", "generate", "team.key", cwd=tmp_path)
     assert again.returncode == 2
     assert again.stderr.splitlines() == [
         "error: team.key already exists; refusing to overwrite a key",
@@ -235,13 +241,23 @@ def test_keygen_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
         "old key then needs the old public key)",
     ]
     assert (tmp_path / "team.key").read_bytes() == before
-    forced = drill("keygen", "team.key", "--force", cwd=tmp_path)
+    forced = drill("keys", "generate", "team.key", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert (tmp_path / "team.key").read_bytes() != before
 
 
-def test_a_key_made_by_keygen_signs_a_bundle_that_verify_accepts(tmp_path: Path) -> None:
-    assert drill("keygen", "keys/team.key", cwd=tmp_path).returncode == 0
+def test_the_older_keygen_still_works_but_is_no_longer_listed(tmp_path: Path) -> None:
+    result = drill("keygen", "keys/team.key", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "wrote private key keys/team.key (mode 0600; keep it private)"
+    )
+    assert (tmp_path / "keys" / "team.key.pub").is_file()
+    assert not re.search(r"^\s+keygen\s", drill("--help", cwd=tmp_path).stdout, re.M)
+
+
+def test_a_key_made_by_keys_generate_signs_a_bundle_that_verify_accepts(tmp_path: Path) -> None:
+    assert drill("keys", "generate", "keys/team.key", cwd=tmp_path).returncode == 0
     run_dir = build_run_folder(tmp_path / "reports")
     signer = Ed25519FileSigner.load(tmp_path / "keys" / "team.key", origin="test")
     sign_bundle(run_dir, signer, run_facts(run_dir))
@@ -249,20 +265,23 @@ def test_a_key_made_by_keygen_signs_a_bundle_that_verify_accepts(tmp_path: Path)
     assert result.returncode == 0, result.stderr
 
 
-def test_help_lists_verify_and_keygen(tmp_path: Path) -> None:
+def test_help_lists_verify_and_keys(tmp_path: Path) -> None:
     result = drill("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("verify", "keygen"):
+    for command in ("verify", "keys"):
         assert re.search(rf"^\s+{command}\s", result.stdout, re.M), command
     verify_help = drill("verify", "--help", cwd=tmp_path)
     assert "Exit codes: 0 verified, 1 verification failed, 2 bad input" in verify_help.stdout
+    keys_help = drill("keys", "--help", cwd=tmp_path)
+    for command in ("generate", "show"):
+        assert re.search(rf"^\s+{command}\s", keys_help.stdout, re.M), command
 
 
 def test_the_first_run_without_a_key_creates_the_default_key_once_under_the_data_folder(
     tmp_path: Path,
 ) -> None:
     code = (
-        "from drillkit.evidence.key_files import resolve_signer\n"
+        "from drillkit.evidence.key_choice import resolve_signer\n"
         "signer = resolve_signer(None)\n"
         "print(signer.notice or 'no notice')\n"
     )

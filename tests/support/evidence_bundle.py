@@ -2,7 +2,7 @@
 
 The journal is written by the real ``JournalWriter``; drill.yaml carries the
 digest header the runner writes; samples and report files are small but
-real. ``EcdsaP256Signer`` stands in for a cloud KMS signer (DER ECDSA
+real (report.json is a valid report of the run, as ``drill verify`` wants). ``EcdsaP256Signer`` stands in for a cloud KMS signer (DER ECDSA
 P-256/SHA-256 signatures from a key made by ``cryptography``), and
 ``resign`` plays someone who holds the signing key and signs whatever the
 folder holds, which is how tests reach the checks after ``subjects``.
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from drillkit.engine.journal import JournalWriter
+from drillkit.engine.journal import JournalWriter, read_journal
 from drillkit.evidence.attestation import (
     PAYLOAD_TYPE,
     Envelope,
@@ -31,7 +31,22 @@ from drillkit.evidence.attestation import (
     pae,
 )
 from drillkit.evidence.bundle import ATTESTATION, hash_files, list_files
+from drillkit.evidence.how_to_verify import verification
 from drillkit.evidence.keys import ECDSA_P256_SHA256, fingerprint
+from drillkit.evidence.no_sign import NO_SIGN, SIGNING_FACT
+from drillkit.evidence.report import report_json
+from drillkit.evidence.report_model import (
+    SCHEMA_VERSION,
+    DrillFacts,
+    Measurements,
+    OperatorFacts,
+    Report,
+    RunFacts,
+    Sources,
+    TargetFacts,
+    Timing,
+    ToolVersions,
+)
 from drillkit.evidence.signing import Signer
 
 DRILL_DIGEST = "sha256:" + "3f" * 32
@@ -55,9 +70,15 @@ class SteppingClock:
         return self._mono
 
 
-def build_run_folder(parent: Path, run_id: str = "01JDRILLRUN0000000000000001") -> Path:
-    """A run folder with journal, definition, samples and report files, not yet signed."""
+def build_run_folder(
+    parent: Path, run_id: str = "01JDRILLRUN0000000000000001", *, no_sign: bool = False
+) -> Path:
+    """A run folder with journal, definition, samples and report files, not yet signed.
+
+    ``no_sign``: the journal records the run as made with ``drill run --no-sign``.
+    """
     run_dir = parent / "restore-orders" / run_id
+    signing = {SIGNING_FACT: NO_SIGN} if no_sign else {}
     with JournalWriter(run_dir / "journal.jsonl", clock=SteppingClock()) as journal:
         journal.append(
             "run-started",
@@ -67,6 +88,7 @@ def build_run_folder(parent: Path, run_id: str = "01JDRILLRUN0000000000000001") 
             version="1.0.0",
             digest=DRILL_DIGEST,
             target="sandbox",
+            **signing,
         )
         journal.append("phase", None, phase="steps")
         journal.append("fault-undo-planned", "lose-namespace", fault="namespace-loss")
@@ -84,11 +106,93 @@ def build_run_folder(parent: Path, run_id: str = "01JDRILLRUN0000000000000001") 
         '{"at": 501.0, "ok": false}\n{"at": 501.25, "ok": true}\n', encoding="utf-8"
     )
     (samples / "rpo-canary.jsonl").write_text('{"seq": 1, "acknowledged": true}\n')
-    (run_dir / "report.json").write_text('{"schemaVersion":1,"verdict":"passed"}')
+    head = read_journal(run_dir / "journal.jsonl").head
+    (run_dir / "report.json").write_bytes(report_json(minimal_report(run_id, head)))
     (run_dir / "report.md").write_text("# restore-orders 1.0.0: passed\n")
     (run_dir / "report.html").write_text("<!doctype html><title>restore-orders</title>\n")
     (run_dir / "junit.xml").write_text('<testsuite name="restore-orders" tests="1"/>\n')
     return run_dir
+
+
+def minimal_report(run_id: str, journal_head: str, digest: str = DRILL_DIGEST) -> Report:
+    """A small but valid report of the run above: what ``drill verify`` checks report.json for."""
+    return Report(
+        schema_version=SCHEMA_VERSION,
+        drill=DrillFacts(
+            name="restore-orders",
+            version="1.0.0",
+            digest=digest,
+            owner="sre@example.com",
+            tier=1,
+            description="",
+            labels={},
+            definition_sha256="00" * 32,
+            references=(),
+            runbooks=(),
+        ),
+        run=RunFacts(
+            run_id=run_id,
+            verdict="passed",
+            verdict_reason="every step passed and every objective was met",
+            verdict_at_run_end="passed",
+            finished=True,
+            dry_run=False,
+            scheduled_start=None,
+            scheduled_end=None,
+            started_at=STARTED,
+            ended_at=FINISHED,
+            duration_seconds=1.75,
+            last_event_at=FINISHED,
+        ),
+        target=TargetFacts(
+            name="sandbox",
+            provider="local",
+            tier="sandbox",
+            description="",
+            cluster=None,
+            regions=(),
+            zones=(),
+            namespaces=(),
+            services=(),
+        ),
+        operator=OperatorFacts(
+            os_user="sre-on-call",
+            host=None,
+            aws_caller_arn=None,
+            azure_object_id=None,
+            kubernetes_user=None,
+            identity={},
+        ),
+        objectives=(),
+        measurements=Measurements(rto=None, rpo=None, certificate_days_left=None),
+        steps=(),
+        proofs=(),
+        phases=(),
+        timing=Timing(
+            total_seconds=1.75,
+            waiting_seconds=0.0,
+            target_seconds=0.0,
+            engine_seconds=1.75,
+            engine_share=1.0,
+        ),
+        timeline=(),
+        deviations=(),
+        errors=(),
+        retries=(),
+        undo=(),
+        samplers=(),
+        chart=None,
+        tools=ToolVersions(drillkit=None, python=None, dependencies={}, rendered_by="0.1.0"),
+        sources=Sources(
+            journal_sha256="00" * 32,
+            journal_head=journal_head,
+            journal_events=7,
+            torn_tail_bytes=0,
+            definition_sha256="00" * 32,
+            samples=(),
+        ),
+        verification=verification("restore-orders", run_id, journal_head),
+    )
 
 
 def run_facts(run_dir: Path) -> dict[str, Any]:

@@ -14,6 +14,10 @@ of a thousand once a second. A sample may run until its sampler's next slot
 and never longer than one interval (at least half an interval when it started
 late); a probe that has not answered by then is cancelled and journaled as a
 failing sample, so a stalled service costs failing samples, not the schedule.
+One sample per handler comes before the schedules, with up to
+``WARM_UP_SECONDS``: a handler's first call on a loop imports its client
+library and builds its client, which may take longer than a short interval and
+must not make a healthy service's first sample fail (``_schedule``).
 
 A *missed deadline* is a slot without an on-time sample: either the sample
 started more than ``LATE_AFTER`` (20 ms, the slack the RTO accuracy target
@@ -49,8 +53,11 @@ logger = logging.getLogger(__name__)
 LATE_AFTER = 0.020
 """Seconds after its slot a sample may start and still be on time."""
 
-WARM_UP_SECONDS = 1.0
-"""The most a handler's first sample, before the schedules start, may take (or one interval)."""
+WARM_UP_SECONDS = 5.0
+"""How long a handler's first, unscheduled sample may take (or its interval, if longer)."""
+
+SCHEDULES_WAIT_SECONDS = 1.0
+"""How long the schedules wait for the warm-ups before they start anyway."""
 
 _CLOSE_SECONDS = 2.0
 """How long closing one handler's clients may take when the group stops."""
@@ -166,8 +173,8 @@ class AsyncSamplerGroup:
     def start(self) -> None:
         """Start the loop thread; returns once every sampler is on its schedule.
 
-        That is after the warm-up samples (see ``_schedule``): at most
-        ``WARM_UP_SECONDS`` or the longest interval, usually a few milliseconds.
+        That is after the warm-up samples (see ``_schedule``), usually within a
+        fraction of a second, and never more than ``SCHEDULES_WAIT_SECONDS``.
         """
         if self._thread is not None:
             raise RuntimeError("a sampler group starts once")
@@ -230,7 +237,8 @@ class AsyncSamplerGroup:
         no first sample fail for want of time. The warm-up sample is a real
         one, journaled like the others, standing for its sampler's first slot;
         the schedules start when the warm-ups are done, or after
-        ``WARM_UP_SECONDS`` if one is slower (its sampler then waits for it).
+        ``SCHEDULES_WAIT_SECONDS`` if one is slower (its sampler then waits
+        for it, and the slots that pass meanwhile count as missed).
         """
         firsts: dict[int, AsyncSampler] = {}
         for sampler in self.samplers:
@@ -243,7 +251,7 @@ class AsyncSamplerGroup:
             for s in firsts.values()
         }
         running.tasks.extend(warm_ups.values())
-        await asyncio.wait(warm_ups.values(), timeout=WARM_UP_SECONDS)
+        await asyncio.wait(warm_ups.values(), timeout=SCHEDULES_WAIT_SECONDS)
         origin = self.clock.monotonic()
         count = len(self.samplers)
         for index, sampler in enumerate(self.samplers):

@@ -124,7 +124,14 @@ def _plan_step(
             index,
             step.name,
             "fault",
-            (_bound(step.fault, target_name, target, where),),
+            (
+                _bound(
+                    with_objective_defaults(step.fault, drill.drill.spec.objectives),
+                    target_name,
+                    target,
+                    where,
+                ),
+            ),
             timeout=timeout,
         )
     if isinstance(step, RestoreStep):

@@ -69,6 +69,9 @@ class RunOptions:
     operator: str = field(default_factory=lambda: _operator())  # noqa: PLW0108 (defined below)
     undo_grace_seconds: float = 5.0
     lock_ttl_seconds: float = 3600.0
+    evidence_signing: str | None = None
+    """Journaled in ``run-started`` as ``evidenceSigning`` when set: the CLI records
+    ``disabled (--no-sign)`` there, so the journal itself says its evidence is unsigned."""
 
 
 @dataclass
@@ -551,6 +554,7 @@ class Runner:
 
     def _run_facts(self) -> JsonDict:
         drill = self.plan.drill
+        signing = self.options.evidence_signing
         return {
             "runId": self.run_id,
             "drill": drill.name,
@@ -565,6 +569,7 @@ class Runner:
             "drillkit": __version__,
             "python": python_version(),
             "dependencies": dependency_versions(),
+            **({"evidenceSigning": signing} if signing is not None else {}),
         }
 
     def _write_samples(self) -> None:

@@ -32,10 +32,10 @@ def check_support(plan: Plan, provider: Provider) -> None:
             found: object
             if step.kind == "fault":
                 found = provider.fault_handler(kind)
-                supported = provider.faults.kinds()
+                supported = provider.kinds("faults")
             elif step.kind == "restore":
                 found = provider.restore_handler(kind)
-                supported = provider.restores.kinds()
+                supported = provider.kinds("restores")
             else:
                 found = provider.probe_handler(kind)
                 supported = _probe_kinds(provider)
@@ -125,5 +125,5 @@ def _probe_kinds(provider: Provider) -> list[str]:
     """Kinds the provider answers itself plus the generic ones it has what they need for."""
     from drillkit.probes.registry import generic_kinds
 
-    kinds = set(provider.probes.kinds()) | set(generic_kinds())
+    kinds = set(provider.kinds("probes")) | set(generic_kinds())
     return sorted(kind for kind in kinds if provider.probe_handler(kind) is not None)

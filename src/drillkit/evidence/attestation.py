@@ -91,7 +91,7 @@ class Envelope:
     @classmethod
     def from_json(cls, raw: bytes) -> Envelope:
         """Parse an envelope file; ``InvalidAttestation`` says what is wrong with it."""
-        document = _strict_json(raw, "a DSSE envelope (a JSON object)")
+        document = strict_json(raw, "a DSSE envelope (a JSON object)")
         if not isinstance(document, dict):
             raise InvalidAttestation(
                 "not a DSSE envelope",
@@ -154,7 +154,7 @@ class Statement:
     @classmethod
     def from_payload(cls, payload: bytes) -> Statement:
         """Parse the payload and accept only a Statement v1 with drillkit's predicate type."""
-        document = _strict_json(payload, "an in-toto Statement (a JSON object)")
+        document = strict_json(payload, "an in-toto Statement (a JSON object)")
         if not isinstance(document, dict):
             raise InvalidAttestation(
                 "the payload is not an in-toto Statement",
@@ -294,7 +294,8 @@ def _base64(text: str, what: str) -> bytes:
         ) from None
 
 
-def _strict_json(raw: bytes, expected: str) -> Any:
+def strict_json(raw: bytes, expected: str) -> Any:
+    """Parse JSON refusing repeated keys and NaN; ``InvalidAttestation`` names what is wrong."""
     if not raw.strip():
         raise InvalidAttestation("the file is empty", expected=expected, found="no bytes")
     try:

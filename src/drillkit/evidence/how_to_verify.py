@@ -34,8 +34,13 @@ ED25519_COMMAND = (
 ECDSA_COMMAND = "openssl dgst -sha256 -verify SIGNER.pub.pem -signature signature.bin pae.bin"
 
 
-def verification(drill: str, run_id: str, journal_head: str) -> Verification:
+def verification(
+    drill: str, run_id: str, journal_head: str, *, signed: bool = True
+) -> Verification:
+    """How to verify the run's folder; for a ``--no-sign`` run, why it cannot be."""
     folder = f"reports/{drill}/{run_id}"
+    if not signed:
+        return _unsigned(folder, journal_head)
     return Verification(
         command=f"drill verify {folder} --key <signer public key>",
         attestation=ATTESTATION,
@@ -80,4 +85,34 @@ def verification(drill: str, run_id: str, journal_head: str) -> Verification:
                 command=None,
             ),
         ),
+    )
+
+
+def _unsigned(folder: str, journal_head: str) -> Verification:
+    return Verification(
+        command="none: this run was made with `drill run --no-sign`",
+        attestation=ATTESTATION,
+        payload_type=PAYLOAD_TYPE,
+        statement_type=STATEMENT_TYPE,
+        predicate_type=PREDICATE_TYPE,
+        steps=(
+            VerificationStep(
+                title="Not signed",
+                text=f"This run was made with `drill run --no-sign`. The folder has no "
+                f"{ATTESTATION}, so nothing proves these files are the ones the run wrote, or "
+                f"who ran it; `drill verify {folder}` fails at its first check, naming "
+                "--no-sign. For evidence an auditor can check, run the drill again without "
+                "--no-sign.",
+                command=None,
+            ),
+            VerificationStep(
+                title="What still holds",
+                text=f"Each line of {JOURNAL} holds the sha256 of its own content and of the "
+                f"line before it, ending at {journal_head}: `drill journal {folder}` shows "
+                "whether a line was changed or removed in the middle, but anyone can write a "
+                "new chain from the start, so this proves nothing about origin.",
+                command=None,
+            ),
+        ),
+        signed=False,
     )

@@ -67,7 +67,8 @@ def load_public_key(pem: bytes, *, source: str) -> PublicKey:
     if b"PRIVATE KEY" in pem:
         raise InvalidKey(
             f"{source} holds a private key; verification needs the public key",
-            fix="pass the public key (the .pub file `drill keygen` wrote beside the private key)",
+            fix="pass the public key (the .pub file `drill keys generate` wrote beside the "
+            "private key)",
         )
     try:
         key = serialization.load_pem_public_key(pem)

@@ -59,6 +59,7 @@ def render_html(report: Report) -> str:
         _header(report),
         element(
             "main",
+            _unsigned(report),
             _figures(report),
             _objectives(report),
             _chart(report),
@@ -142,6 +143,14 @@ def _header(report: Report) -> Markup:
             data_verdict=run.verdict,
         ),
     )
+
+
+def _unsigned(report: Report) -> Markup | str:
+    """A banner above everything else when the evidence is unsigned (``--no-sign``)."""
+    warning = words.unsigned_warning(report)
+    if warning is None:
+        return ""
+    return element("p", rich(warning), class_="unsigned", id="unsigned", role="alert")
 
 
 def _figures(report: Report) -> Markup:

@@ -64,6 +64,7 @@ def _properties(report: Report) -> list[tuple[str, str]]:
         ("operator", words.operator_line(report)),
         ("rto", words.rto_figure(report)),
         ("rpo", words.rpo_figure(report)),
+        *([("evidence.signed", "false")] if not report.verification.signed else []),
     ]
 
 

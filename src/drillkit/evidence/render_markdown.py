@@ -92,8 +92,12 @@ def _summary(report: Report) -> str:
         ["Duration", md(words.seconds(run.duration_seconds))],
         ["Operator", md(words.operator_line(report))],
     ]
+    warning = words.unsigned_warning(report)
+    if warning is not None:
+        rows.insert(1, ["Evidence", "**NOT SIGNED** (`drill run --no-sign`): cannot be verified"])
     description = f"\n\n{_paragraph(drill.description)}" if drill.description else ""
-    return f"# Drill report: {md(words.headline(report))}{description}\n\n" + _table(
+    banner = f"\n\n> **Warning.** {rich(warning)}" if warning is not None else ""
+    return f"# Drill report: {md(words.headline(report))}{banner}{description}\n\n" + _table(
         ["", ""], [[f"**{k}**", v] for k, v in rows]
     )
 

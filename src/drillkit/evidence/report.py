@@ -27,6 +27,7 @@ from drillkit.evidence import run_story
 from drillkit.evidence.deviations import deviations
 from drillkit.evidence.how_to_verify import verification
 from drillkit.evidence.identity import identity_facts, operator_facts, target_facts
+from drillkit.evidence.no_sign import signing_disabled
 from drillkit.evidence.proofs import prove
 from drillkit.evidence.report_model import (
     SCHEMA_VERSION,
@@ -113,7 +114,12 @@ def build_report(run_dir: Path) -> Report:
         chart=rto_chart(events, summary, rto_probe),
         tools=_tools(facts),
         sources=_sources(folder),
-        verification=verification(folder.definition.name, run.run_id, folder.journal_head),
+        verification=verification(
+            folder.definition.name,
+            run.run_id,
+            folder.journal_head,
+            signed=not signing_disabled(facts),
+        ),
     )
 
 

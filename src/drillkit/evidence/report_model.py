@@ -16,7 +16,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, JsonValue
 from pydantic.alias_generators import to_camel
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
+"""What ``build_report`` writes. 1.1.0 added ``verification.signed``."""
+SCHEMA_VERSIONS = ("1.0.0", "1.1.0")
+"""Every version this drillkit reads (and ``drill verify`` accepts): older reports stay valid."""
+SchemaVersion = Literal["1.0.0", "1.1.0"]
 
 Verdict = Literal["passed", "failed", "aborted", "refused", "error", "dry-run"]
 ObjectiveStatus = Literal["met", "not-met", "not-measured", "not-set"]
@@ -344,12 +348,15 @@ class Verification(ReportModel):
     statement_type: str
     predicate_type: str
     steps: tuple[VerificationStep, ...]
+    signed: bool = True
+    """False when the run was made with ``drill run --no-sign``: nothing in the folder is
+    signed, and ``drill verify`` refuses it. (Absent in 1.0.0 reports, which were all signed.)"""
 
 
 class Report(ReportModel):
     """The evidence report of one run: ``report.json``."""
 
-    schema_version: Literal["1.0.0"]
+    schema_version: SchemaVersion
     drill: DrillFacts
     run: RunFacts
     target: TargetFacts

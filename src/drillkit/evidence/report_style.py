@@ -34,6 +34,8 @@ h1 .version{font-weight:400;color:#c7d1db}
 .verdict-word{font-size:26px;font-weight:750;letter-spacing:.06em}
 .verdict-reason{font-size:13px;opacity:.95}
 main{max-width:1180px;margin:0 auto;padding:24px 40px 8px}
+.unsigned{margin:0 0 18px;padding:12px 18px;border:2px solid var(--bad);border-radius:8px;
+background:var(--bad-bg);color:var(--bad);font-weight:650}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 22px;
 margin:0 0 18px}
 h2{margin:0 0 12px;font-size:17px}

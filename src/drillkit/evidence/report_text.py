@@ -8,6 +8,7 @@ renderer's job.
 
 from __future__ import annotations
 
+from drillkit.evidence.no_sign import UNSIGNED_NOTE
 from drillkit.evidence.report_model import Report, Timing
 
 NOT_RECORDED = "not recorded"
@@ -86,6 +87,16 @@ def headline(report: Report) -> str:
         f"{report.drill.name} {report.drill.version} on {report.target.name}: "
         f"{VERDICT_WORDS[report.run.verdict]}"
     )
+
+
+def unsigned_warning(report: Report) -> str | None:
+    """What every rendering shows first when the evidence is unsigned (``--no-sign``); else None.
+
+    Backticked parts are commands (renderers show them as code).
+    """
+    if report.verification.signed:
+        return None
+    return f"NOT SIGNED: {UNSIGNED_NOTE}."
 
 
 def rto_figure(report: Report) -> str:

@@ -5,6 +5,11 @@ and ``drill recover``). Everything it needs comes from the folder itself: the
 facts signed into the attestation are the ones the journal's ``run-started``
 and ``run-ended`` events recorded, so sealing again later gives the same
 statement about the same run.
+
+A run made with ``--no-sign`` is sealed without a signer: its reports are
+written (and say the evidence is unsigned), nothing is signed. Signing such
+a run afterwards is refused, since its report would then contradict its
+attestation; and a run that did not opt out is never left unsigned here.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import Any
 
 from drillkit.engine.journal import read_journal
 from drillkit.evidence.bundle import ATTESTATION
-from drillkit.evidence.signing import Signer, sign_bundle
+from drillkit.evidence.no_sign import is_unsigned_run
+from drillkit.evidence.signing import Signer, SigningRefused, sign_bundle
 
 _SIGNED_RUN_FACTS = (
     "drill",
@@ -33,14 +39,30 @@ _SIGNED_RUN_FACTS = (
 class SealedBundle:
     run_dir: Path
     reports: tuple[Path, ...]
-    attestation: Path
+    attestation: Path | None
+    """None for a run made with ``--no-sign``."""
 
 
-def seal_bundle(run_dir: Path, signer: Signer) -> SealedBundle:
-    """Write report.json/md/html and junit.xml, then the signed attestation over every file."""
+def seal_bundle(run_dir: Path, signer: Signer | None) -> SealedBundle:
+    """Write report.json/md/html and junit.xml, then the signed attestation over every file.
+
+    ``signer`` is None exactly when the run was made with ``--no-sign``
+    (``is_unsigned_run``); ``SigningRefused`` otherwise says which way it differs.
+    """
     from drillkit.evidence.reports import write_reports
 
+    unsigned = is_unsigned_run(run_dir)
+    if unsigned and signer is not None:
+        raise SigningRefused(
+            f"{run_dir} was run with --no-sign; its report says the evidence is unsigned, "
+            "so it is not signed now",
+            fix="run the drill again without --no-sign for signed evidence",
+        )
+    if not unsigned and signer is None:
+        raise ValueError(f"{run_dir} was not run with --no-sign: it needs a signer")
     reports = tuple(write_reports(run_dir))
+    if signer is None:
+        return SealedBundle(run_dir, reports, None)
     attestation = sign_bundle(run_dir, signer, run_facts(run_dir))
     return SealedBundle(run_dir, reports, attestation)
 

@@ -14,6 +14,9 @@ failure names the file and what was expected against what was found.
     completeness  no file in the folder is missing from the subjects
     journal       the hash chain is intact and its head is the predicate's
     definition    drill.yaml's digest line is the predicate's drill digest
+    report        report.json is a report of a known schema version, valid against
+                  the report model (the source of its JSON Schema), about the signed
+                  run: its run id, drill digest and journal head are the predicate's
 
 The public key comes from the person verifying (``--key``): that is what
 proves who signed. Using the key stored in the bundle
@@ -51,6 +54,7 @@ from drillkit.evidence.bundle import (
     sha256_member,
 )
 from drillkit.evidence.keys import InvalidKey, PublicKey, load_public_key
+from drillkit.evidence.no_sign import NO_SIGN, is_unsigned_run
 
 OK = "ok"
 FAILED = "failed"
@@ -63,6 +67,7 @@ TRUST_BUNDLE_KEY_WARNING = (
 )
 _MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 _MAX_KEY_BYTES = 64 * 1024
+_MAX_REPORT_BYTES = 256 * 1024 * 1024
 _T = TypeVar("_T")
 
 
@@ -202,6 +207,13 @@ class _State:
 
 
 def _check_envelope(state: _State) -> str:
+    if not os.path.lexists(state.run_dir / ATTESTATION) and is_unsigned_run(state.run_dir):
+        raise _Failure(
+            ATTESTATION,
+            "the run was made with --no-sign: its evidence is not signed and cannot be verified",
+            expected="a DSSE envelope",
+            found=f"no file; the journal's run-started event records evidenceSigning {NO_SIGN!r}",
+        )
     raw = _read_regular(state.run_dir, ATTESTATION, _MAX_ENVELOPE_BYTES, "a DSSE envelope")
     try:
         state.envelope = Envelope.from_json(raw)
@@ -354,6 +366,19 @@ def _check_definition(state: _State) -> str:
     return f"{DEFINITION} is {run.drill} {run.version} {run.digest}"
 
 
+def _check_report(state: _State) -> str:
+    from drillkit.evidence.report_check import REPORT, ReportProblem, check_report
+
+    run = _need(state.run)
+    raw = _read_regular(state.run_dir, REPORT, _MAX_REPORT_BYTES, "the run's report")
+    try:
+        return f"{REPORT}: {check_report(raw, run)}"
+    except ReportProblem as problem:
+        raise _Failure(
+            REPORT, problem.problem, expected=problem.expected, found=problem.found
+        ) from None
+
+
 CHECKS: tuple[tuple[str, Callable[[_State], str]], ...] = (
     ("envelope", _check_envelope),
     ("payload-type", _check_payload_type),
@@ -363,6 +388,7 @@ CHECKS: tuple[tuple[str, Callable[[_State], str]], ...] = (
     ("completeness", _check_completeness),
     ("journal", _check_journal),
     ("definition", _check_definition),
+    ("report", _check_report),
 )
 """The checks in the order they run; a bundle is verified when all of them pass."""
 

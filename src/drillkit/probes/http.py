@@ -1,11 +1,17 @@
 """The generic ``http`` probe: call an endpoint and judge status, body, JSON, headers and latency.
 
-The RTO sampler calls ``measure`` every 50-250 ms while a service recovers, so
-the handler keeps one ``httpx.Client`` per TLS setting (``verify``,
-``ca_bundle``) for connection reuse, created under a lock so sampler threads
-can share it. ``measure_async`` does the same with ``httpx.AsyncClient`` (one
-per event loop and TLS setting) for a sampler that watches many endpoints from
-one process; both feed one evaluation, so they cannot disagree. Every network
+Samplers call a probe every 50-250 ms while a service recovers, so the
+handler keeps its clients for connection reuse. ``measure`` (the baseline,
+probe steps, thread samplers) keeps one ``httpx.Client`` per TLS setting
+(``verify``, ``ca_bundle``), created under a lock so threads can share it.
+``measure_async`` serves the sampler group, which runs the RTO and
+stop-condition samplers, or many endpoints, on one event loop; it keeps one
+``aiohttp`` session per loop and TLS setting, with the SSL context httpx would
+build. httpx's AsyncClient was the first choice, but it costs 3.5 to 6 times
+aiohttp's CPU per request and cannot sustain a few hundred samples a second on
+one core (``docs/performance.md``, sampler capacity). aiohttp is imported on
+first async use only. Both paths feed one evaluation through ``_Answer`` and
+the same words for each failure, so they cannot disagree. Every network
 outcome (refused, timeout, TLS rejection, bad URL) is a failed ``ProbeResult``,
 never an exception. Response bodies may carry secrets: only a failed body or
 JSON check quotes the body, at most 120 characters of it (JSON checks quote
@@ -19,6 +25,7 @@ caps it.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import functools
 import json
 import logging
@@ -27,8 +34,10 @@ import ssl
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -38,11 +47,11 @@ from drillkit.probes.registry import generic_probe
 from drillkit.providers.base import ProbeResult, StepContext
 from drillkit.spec.probes import HttpProbe
 
+if TYPE_CHECKING:
+    import aiohttp
+    import yarl
+
 logger = logging.getLogger(__name__)
-
-"""The most characters of a response body (or a compared field) a result may quote."""
-
-"""(verify, absolute CA bundle path): one client, and one connection pool, per TLS setting."""
 
 # OpenSSL verify codes worth naming in plain words.
 _TLS_EXPIRED = 10
@@ -59,8 +68,8 @@ class HttpProbeHandler:
         self._provider = provider
         self._lock = threading.Lock()
         self._clients: dict[ClientKey, httpx.Client] = {}
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[ClientKey, httpx.AsyncClient]
+        self._sessions: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[ClientKey, aiohttp.ClientSession]
         ] = weakref.WeakKeyDictionary()
 
     def measure(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
@@ -78,26 +87,51 @@ class HttpProbeHandler:
                 timeout=_timeout(intent, ctx),
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return _network_failure(intent, ctx, exc, time.perf_counter() - started)
-        return _evaluate(intent, response, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            return _network_failure(intent, ctx, _describe(intent, exc), elapsed)
+        answer = _Answer(
+            response.status_code,
+            response.reason_phrase,
+            response.headers.get,
+            lambda: response.text,
+        )
+        return _evaluate(intent, answer, time.perf_counter() - started)
 
     async def measure_async(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
+        import aiohttp
+
         try:
-            client = self._async_client(intent)
+            session = self._session(intent)
         except UnreadableCaBundle as exc:
             return _ca_failure(intent, exc)
+        url = str(intent.url)
+        seconds = _timeout(intent, ctx)
         started = time.perf_counter()
         try:
-            response = await client.request(
+            proxy, proxy_auth = _environment_proxy(url)
+            async with session.request(
                 intent.method,
-                intent.url,
+                url,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
                 headers=intent.headers,
-                content=intent.body,
-                timeout=_timeout(intent, ctx),
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return _network_failure(intent, ctx, exc, time.perf_counter() - started)
-        return _evaluate(intent, response, time.perf_counter() - started)
+                data=None if intent.body is None else intent.body.encode(),
+                skip_auto_headers=_NO_AUTO_CONTENT_TYPE,  # httpx sends none for a raw body
+                allow_redirects=False,  # as httpx: a redirect is an answer to judge
+                timeout=aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds),
+            ) as response:
+                body = await response.read()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            elapsed = time.perf_counter() - started
+            return _network_failure(intent, ctx, _describe_on_loop(intent, exc), elapsed)
+        headers = response.headers
+        answer = _Answer(
+            response.status,
+            response.reason or "",
+            lambda name: _joined(headers.getall(name, None)),
+            lambda: _decode(body, response.charset),
+        )
+        return _evaluate(intent, answer, time.perf_counter() - started)
 
     def close(self) -> None:
         """Close the pooled synchronous connections (async clients: ``aclose``)."""
@@ -109,9 +143,9 @@ class HttpProbeHandler:
     async def aclose(self) -> None:
         """Close the pooled connections of the running event loop."""
         with self._lock:
-            clients = self._async_clients.pop(asyncio.get_running_loop(), {})
-        for client in clients.values():
-            await client.aclose()
+            sessions = self._sessions.pop(asyncio.get_running_loop(), {})
+        for session in sessions.values():
+            await session.close()
 
     def _client(self, intent: HttpProbe) -> httpx.Client:
         key = client_key(intent.tls)
@@ -122,16 +156,28 @@ class HttpProbeHandler:
                 self._clients[key] = client
             return client
 
-    def _async_client(self, intent: HttpProbe) -> httpx.AsyncClient:
+    def _session(self, intent: HttpProbe) -> aiohttp.ClientSession:
+        import aiohttp
+
         key = client_key(intent.tls)
         loop = asyncio.get_running_loop()
         with self._lock:
-            clients = self._async_clients.setdefault(loop, {})
-            client = clients.get(key)
-            if client is None:
-                client = httpx.AsyncClient(verify=httpx_verify(key))
-                clients[key] = client
-            return client
+            sessions = self._sessions.setdefault(loop, {})
+            session = sessions.get(key)
+            if session is None:
+                # The very SSL context httpx builds for this setting (certifi or
+                # SSL_CERT_FILE, a CA bundle, or no verification): one trust, both paths.
+                context = httpx.create_ssl_context(verify=httpx_verify(key))
+                session = aiohttp.ClientSession(
+                    # No pool limit: a sampler group has at most one request per sampler.
+                    connector=aiohttp.TCPConnector(ssl=context, limit=0),
+                    cookie_jar=aiohttp.CookieJar(unsafe=True),  # keeps cookies as httpx does
+                    # Not trust_env: it looks proxies up in a worker thread on every
+                    # request, which cost more than the request; see _environment_proxy.
+                    trust_env=False,
+                )
+                sessions[key] = session
+            return session
 
 
 def _timeout(intent: HttpProbe, ctx: StepContext) -> float:
@@ -140,21 +186,64 @@ def _timeout(intent: HttpProbe, ctx: StepContext) -> float:
     return min(seconds, remaining) if remaining > 0 else seconds
 
 
+@functools.lru_cache(maxsize=4096)
+def _environment_proxy(url: str) -> tuple[yarl.URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment (``HTTPS_PROXY``, ``NO_PROXY``...) names for ``url``.
+
+    Read once per URL, as httpx reads it once per client: what aiohttp's
+    ``trust_env`` would find, without its per-request thread hop.
+    """
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:  # no proxy for this URL
+        return None, None
+
+
 # --- Evaluation, shared by the sync and async paths -------------------------------------------
 
+_NO_AUTO_CONTENT_TYPE = frozenset({"Content-Type"})
 
-def _evaluate(intent: HttpProbe, response: httpx.Response, elapsed: float) -> ProbeResult:
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What the evaluation reads of a response, whichever client received it."""
+
+    status: int
+    reason: str
+    header: Callable[[str], str | None]
+    """A header's value by case-insensitive name; repeated headers joined with ", "."""
+    text: Callable[[], str]
+    """The body decoded as httpx does: the declared charset, else UTF-8, errors replaced."""
+
+
+def _joined(values: list[str] | None) -> str | None:
+    """A header's values as httpx gives them: joined with ", "; None when absent."""
+    return None if values is None else ", ".join(values)
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        encoding = codecs.lookup(charset).name if charset else "utf-8"
+    except LookupError:
+        encoding = "utf-8"
+    return body.decode(encoding, errors="replace")
+
+
+def _evaluate(intent: HttpProbe, response: _Answer, elapsed: float) -> ProbeResult:
     expect = intent.expect
     problems: list[str] = []
     failed: list[str] = []
-    values: dict[str, Any] = {"status": response.status_code, "latencyMs": _ms(elapsed)}
-    status = f"{response.status_code} {response.reason_phrase}".rstrip()
+    values: dict[str, Any] = {"status": response.status, "latencyMs": _ms(elapsed)}
+    status = f"{response.status} {response.reason}".rstrip()
 
-    if response.status_code not in expect.status:
+    if response.status not in expect.status:
         wanted = " or ".join(str(code) for code in expect.status)
         problems.append(f"{status} (expected {wanted})")
         failed.append("status")
-    text = response.text if (expect.body_contains is not None or expect.json_fields) else ""
+    text = response.text() if (expect.body_contains is not None or expect.json_fields) else ""
     if expect.body_contains is not None and expect.body_contains not in text:
         problems.append(
             f"body does not contain {_quote(expect.body_contains)}; body starts {excerpt(text)}"
@@ -168,7 +257,7 @@ def _evaluate(intent: HttpProbe, response: httpx.Response, elapsed: float) -> Pr
             if field is not None:
                 values["field"] = field
     for name, value in expect.headers.items():
-        actual = response.headers.get(name)
+        actual = response.header(name)
         if actual is None:
             problems.append(f"header {name} missing")
             failed.append("headers")
@@ -224,9 +313,9 @@ def _same(actual: Any, expected: Any) -> bool:
 
 
 def _network_failure(
-    intent: HttpProbe, ctx: StepContext, exc: Exception, elapsed: float
+    intent: HttpProbe, ctx: StepContext, described: tuple[str, str], elapsed: float
 ) -> ProbeResult:
-    reason, failed = _describe(intent, exc)
+    reason, failed = described
     logger.debug("http probe failed: %s", failed, extra={"run_id": ctx.run_id, "step": ctx.step})
     values: dict[str, Any] = {"status": None, "latencyMs": _ms(elapsed), "failed": [failed]}
     summary = f"{_where(intent)}: {reason}"
@@ -234,12 +323,55 @@ def _network_failure(
 
 
 def _describe(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
-    """A plain-words reason and the ``failed`` name for an exception raised before a response."""
+    """A plain-words reason and the ``failed`` name for an httpx error before a response."""
     if isinstance(exc, httpx.TimeoutException):
-        return f"no response within {_duration(intent.timeout)} (timeout)", "timeout"
+        return _timed_out(intent)
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return f"invalid URL ({short(str(exc))})", "url"
+    found = _root_cause(exc)
+    if found is not None:
+        return found
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({short(str(exc))})", "connection"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"server broke the HTTP exchange ({short(str(exc))})", "connection"
+    return f"request failed ({type(exc).__name__}: {short(str(exc))})", "connection"
+
+
+def _describe_on_loop(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
+    """The same, for an aiohttp error: the same words for the same cause."""
+    import aiohttp
+
+    if isinstance(exc, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
+        return _timed_out(intent)
+    if isinstance(exc, aiohttp.InvalidURL) or (
+        isinstance(exc, ValueError) and not isinstance(exc, aiohttp.ClientError)
+    ):  # yarl refuses a malformed URL with a bare ValueError
+        return f"invalid URL ({short(str(exc))})", "url"
+    found = _root_cause(exc, skip=aiohttp.ClientError)  # its wrappers subclass ssl errors
+    if found is not None:
+        return found
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect ({short(str(exc.os_error))})", "connection"
+    if isinstance(
+        exc,
+        aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError,
+    ):
+        return f"server broke the HTTP exchange ({short(str(exc))})", "connection"
+    return f"request failed ({type(exc).__name__}: {short(str(exc))})", "connection"
+
+
+def _timed_out(intent: HttpProbe) -> tuple[str, str]:
+    return f"no response within {_duration(intent.timeout)} (timeout)", "timeout"
+
+
+def _root_cause(
+    exc: BaseException, skip: type[BaseException] | tuple[type[BaseException], ...] = ()
+) -> tuple[str, str] | None:
+    """The reason named by the first telling cause in ``exc``'s chain (TLS, refused, DNS)."""
     for cause in causes(exc):
+        if isinstance(cause, skip):
+            continue
         if isinstance(cause, ssl.SSLCertVerificationError):
             return _tls_reason(cause), "tls"
         if isinstance(cause, ssl.SSLError):
@@ -250,11 +382,7 @@ def _describe(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
             return "connection reset", "connection"
         if isinstance(cause, socket.gaierror):
             return "host name does not resolve", "connection"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({short(str(exc))})", "connection"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP exchange ({short(str(exc))})", "connection"
-    return f"request failed ({type(exc).__name__}: {short(str(exc))})", "connection"
+    return None
 
 
 def _tls_reason(error: ssl.SSLCertVerificationError) -> str:

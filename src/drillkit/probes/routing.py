@@ -206,10 +206,18 @@ class RoutingHandler:
         outcome.values["region"] = region
         ctx.note("routing-region", host=host, region=region)
         expected = intent.expect.region
-        if expected is not None and region != expected:
-            outcome.problems.append(
-                f"region: expected {expected!r}, found {region!r} (from {host})"
-            )
+        if expected is None:
+            return
+        # ``expect.region`` is usually an alias (``primary``); the service names the real
+        # region, which the target maps the alias to. Either spelling passes.
+        accepted = {expected, self._real_region(expected)}
+        if region not in accepted:
+            shown = " or ".join(repr(name) for name in sorted(accepted))
+            outcome.problems.append(f"region: expected {shown}, found {region!r} (from {host})")
+
+    def _real_region(self, alias: str) -> str:
+        target = getattr(self._provider, "target", None)
+        return str(target.region(alias)) if target is not None else alias
 
 
 def _host_of(url: str) -> str:

@@ -167,6 +167,8 @@ class Provider(ABC):
     restores: ClassVar[HandlerTable[RestoreHandler[Any]]]
     probes: ClassVar[HandlerTable[ProbeHandler[Any]]]
     canaries: ClassVar[HandlerTable[CanaryHandler[Any]]]
+    inherits_handlers: ClassVar[bool] = False
+    """Set True on a provider that extends another's handlers (eks and aks extend kubernetes)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -212,8 +214,45 @@ class Provider(ABC):
 
         return register
 
+    def _own(self, table: str, kind: str) -> Any:
+        """This class's handler for ``kind``, else (when the class says it inherits handlers)
+        the nearest base provider's.
+
+        A cloud provider (eks, aks) subclasses the kubernetes provider with
+        ``inherits_handlers = True`` and registers only what it does
+        differently. Inheriting is opt-in, so a subclass made to replace a
+        handler set never picks up its parent's by accident.
+        """
+        for klass in self._handler_classes():
+            handlers = klass.__dict__.get(table)
+            if isinstance(handlers, HandlerTable):
+                found = handlers.create(kind, self)
+                if found is not None:
+                    return found
+        return None
+
+    @classmethod
+    def _handler_classes(cls) -> list[type]:
+        """This class, then its bases for as long as each class says it inherits handlers."""
+        chain: list[type] = []
+        for klass in cls.__mro__:
+            chain.append(klass)
+            if not klass.__dict__.get("inherits_handlers", False):
+                break
+        return chain
+
+    @classmethod
+    def kinds(cls, table: str) -> list[str]:
+        """Every kind ``table`` (``faults``, ``restores``, ``probes``) has, inherited ones too."""
+        found: set[str] = set()
+        for klass in cls._handler_classes():
+            handlers = klass.__dict__.get(table)
+            if isinstance(handlers, HandlerTable):
+                found.update(handlers.kinds())
+        return sorted(found)
+
     def canary_handler(self, kind: str) -> CanaryHandler[Any] | None:
-        own = self.canaries.create(kind, self)
+        own: CanaryHandler[Any] | None = self._own("canaries", kind)
         if own is not None:
             return own
         from drillkit.probes.registry import canary_for
@@ -221,14 +260,16 @@ class Provider(ABC):
         return canary_for(kind, self)
 
     def fault_handler(self, kind: str) -> FaultHandler[Any] | None:
-        return self.faults.create(kind, self)
+        found: FaultHandler[Any] | None = self._own("faults", kind)
+        return found
 
     def restore_handler(self, kind: str) -> RestoreHandler[Any] | None:
-        return self.restores.create(kind, self)
+        found: RestoreHandler[Any] | None = self._own("restores", kind)
+        return found
 
     def probe_handler(self, kind: str) -> ProbeHandler[Any] | None:
         """The provider's own handler for ``kind``, else the generic one (http, tls, ...)."""
-        own = self.probes.create(kind, self)
+        own: ProbeHandler[Any] | None = self._own("probes", kind)
         if own is not None:
             return own
         from drillkit.probes.registry import probe_for

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from drillkit.spec import faults, probes, restores
 from drillkit.spec.drill import Objectives
 from drillkit.spec.duration import format_duration
+from drillkit.spec.variable_redaction import redact_value
 
 
 def _selector(labels: dict[str, str]) -> str:
@@ -124,7 +125,7 @@ def _(intent: probes.HttpProbe) -> str:
     latency = (
         f" within {format_duration(intent.max_latency)}" if intent.max_latency is not None else ""
     )
-    return f"{intent.method} {intent.url} answers {statuses}{latency}"
+    return f"{intent.method} {redact_value('', str(intent.url))} answers {statuses}{latency}"
 
 
 @describe.register
@@ -148,7 +149,7 @@ def _(intent: probes.RoutingProbe) -> str:
 @describe.register
 def _(intent: probes.RpoCanaryProbe) -> str:
     channel = (
-        f"API {intent.http.write_url}"
+        f"API {redact_value('', str(intent.http.write_url))}"
         if intent.http is not None
         else f"database table {intent.database.table}"
         if intent.database

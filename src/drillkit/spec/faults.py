@@ -90,6 +90,8 @@ class NamespaceLoss(SpecModel):
     require_backup: bool = True
     """Refuse to start unless a completed backup containing the namespace exists
     and is younger than the drill's RPO objective."""
+    max_backup_age: Duration | None = None
+    """How young that backup must be; defaults to the drill's RPO objective."""
 
 
 class ChaosToolkitActivity(SpecModel):

@@ -3,7 +3,8 @@
 A ``tls`` probe without ``minDaysLeft`` fails below the drill's
 ``minCertificateDays``; a ``backup-age`` probe without ``maxAge`` fails when the
 newest backup is older than the drill's RPO (restoring it could not meet the
-RPO). Filled in at plan time, so the plan shows the limit that will apply.
+RPO), and so does the backup a ``namespace-loss`` fault requires. Filled in at
+plan time, so the plan shows the limit that will apply.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from drillkit.spec.drill import Objectives
+from drillkit.spec.faults import NamespaceLoss
 from drillkit.spec.probes import BackupAgeProbe, TlsProbe
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -28,4 +30,10 @@ def with_objective_defaults(intent: ModelT, objectives: Objectives) -> ModelT:
         return intent.model_copy(update={"min_days_left": objectives.min_certificate_days})
     if isinstance(intent, BackupAgeProbe) and intent.max_age is None and objectives.rpo is not None:
         return intent.model_copy(update={"max_age": objectives.rpo})
+    if (
+        isinstance(intent, NamespaceLoss)
+        and intent.max_backup_age is None
+        and objectives.rpo is not None
+    ):
+        return intent.model_copy(update={"max_backup_age": objectives.rpo})
     return intent

@@ -92,6 +92,9 @@ class KubernetesSettings(SpecModel):
     kubeconfig: str | None = None
     context: str | None = None
     in_cluster: bool = False
+    lock_namespace: Name = "default"
+    """Where the run's Lease lives (``drillkit-<target>``); drillkit needs to create it there."""
+    velero_namespace: Name = "velero"
 
     @model_validator(mode="after")
     def _one_way(self) -> KubernetesSettings:
@@ -141,6 +144,10 @@ class Target(SpecModel):
     freeze_windows: list[FreezeWindow] = Field(default_factory=list)
     variables: dict[str, str] = Field(default_factory=dict)
     """Values for ``${name}`` placeholders in drills and probes (endpoints, DNS names)."""
+    signing_key: str | None = Field(default=None, min_length=1)
+    """Ed25519 private key file that signs the evidence of runs on this target, unless
+    ``--signing-key`` or ``$DRILLKIT_SIGNING_KEY`` names another; a relative path is taken
+    from the repository root."""
 
     @field_validator("provider")
     @classmethod

@@ -12,7 +12,7 @@ from drillkit.engine.plan import make_plan
 from drillkit.engine.progress import SilentProgress
 from drillkit.engine.runner import Runner, RunOptions, RunResult
 from drillkit.errors import DrillError, GuardRefused, UserInputError
-from drillkit.providers.base import LockHeld
+from drillkit.providers.base import LockHeld, Provider
 from drillkit.spec.repository import DrillRepository
 from tests.support.lab import TARGET, Lab
 from tests.support.test_provider import TestProvider
@@ -39,7 +39,7 @@ def runner_for(
     *,
     yes: bool = False,
     dry_run: bool = False,
-    provider: TestProvider | None = None,
+    provider: Provider | None = None,
 ) -> Runner:
     repo = DrillRepository.discover(lab.root)
     resolved = repo.load_named(drill)
@@ -254,8 +254,14 @@ def test_lock_held_is_a_drill_error() -> None:
 
 
 def test_a_provider_without_a_kind_fails_before_anything_changes(lab: Lab) -> None:
-    class NoZones(TestProvider):
+    class NoZones(Provider):
+        """The test provider's behaviour without inheriting its handlers."""
+
         name = "test-no-zones"
+        world = TestProvider.world
+        healthy = TestProvider.healthy
+        open = TestProvider.open
+        close = TestProvider.close
 
     for kind in ("pod-kill", "node-failure"):
         NoZones.faults.register(kind, TestProvider.faults.create(kind, None).__class__)

@@ -242,7 +242,8 @@ def test_report_json_is_rfc8785_canonical_and_schema_versioned(
     data = report_json(build_report(runs["passing"].run_dir))
     document = json.loads(data)
 
-    assert document["schemaVersion"] == "1.0.0"
+    assert document["schemaVersion"] == "1.1.0"
+    assert document["verification"]["signed"] is True
     assert rfc8785.dumps(document) == data
 
 

@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
 
 from drillkit.evidence.report import build_report, report_json
+from drillkit.evidence.report_model import SCHEMA_VERSION, SCHEMA_VERSIONS, Report, SchemaVersion
 from drillkit.evidence.report_schema import report_schema, report_schema_text
 from drillkit.spec.schema import SCHEMA_BASE
 from tests.conftest import REAL_REPOSITORY
@@ -56,10 +57,28 @@ def test_the_report_schema_is_draft_2020_12_closed_and_named() -> None:
     assert schema["$id"] == f"{SCHEMA_BASE}report.schema.json"
     assert schema["additionalProperties"] is False
     assert schema["properties"]["schemaVersion"] == {
-        "const": "1.0.0",
+        "enum": ["1.0.0", "1.1.0"],
         "title": "Schemaversion",
         "type": "string",
     }
+
+
+def test_every_schema_version_the_model_accepts_is_one_drillkit_knows() -> None:
+    assert get_args(SchemaVersion) == SCHEMA_VERSIONS
+    assert SCHEMA_VERSIONS[-1] == SCHEMA_VERSION
+
+
+def test_a_1_0_0_report_without_the_signed_field_still_validates_as_signed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    document = json.loads(
+        report_json(build_report(finished_run("passing", tmp_path_factory).run_dir))
+    )
+    document["schemaVersion"] = "1.0.0"
+    del document["verification"]["signed"]
+
+    assert [error.message for error in validator().iter_errors(document)] == []
+    assert Report.model_validate(document).verification.signed is True
 
 
 @pytest.mark.parametrize("kind", RUN_KINDS)

@@ -49,6 +49,7 @@ CHECK_NAMES = [
     "completeness",
     "journal",
     "definition",
+    "report",
 ]
 
 
@@ -62,7 +63,7 @@ def first_failure(result: VerificationResult) -> Check:
     assert failure is not None
     index = CHECK_NAMES.index(failure.name)
     assert [c.status for c in result.checks[:index]] == [OK] * index
-    assert [c.status for c in result.checks[index + 1 :]] == [SKIPPED] * (7 - index)
+    assert [c.status for c in result.checks[index + 1 :]] == [SKIPPED] * (8 - index)
     return failure
 
 
@@ -91,6 +92,9 @@ def test_a_freshly_signed_bundle_passes_every_check_in_order(
     assert details["subjects"] == "9 files, every sha256 matches"
     assert details["journal"].startswith("7 events, chain intact, head ")
     assert details["definition"] == f"drill.yaml is restore-orders 1.0.0 {DRILL_DIGEST}"
+    assert details["report"] == (
+        f"report.json: schema 1.1.0, run {signed.name}, drill digest and journal head as signed"
+    )
 
 
 def test_the_json_result_names_every_check_and_the_signed_run(
@@ -104,7 +108,7 @@ def test_the_json_result_names_every_check_and_the_signed_run(
         "fingerprint": signer.key_id,
         "algorithm": "ed25519",
     }
-    assert [c["status"] for c in document["checks"]] == ["ok"] * 8
+    assert [c["status"] for c in document["checks"]] == ["ok"] * 9
     assert document["run"] == {
         "drill": "restore-orders",
         "version": "1.0.0",
@@ -530,6 +534,175 @@ def test_a_definition_without_its_digest_line_signed_again_fails_at_the_definiti
     )
 
 
+def test_two_journal_lines_swapped_and_signed_again_fail_at_the_journal_naming_the_events(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    path = signed / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3], lines[4] = lines[4], lines[3]  # two samples, each line intact on its own
+    path.write_bytes(b"".join(lines))
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert (failure.name, failure.file, failure.detail) == (
+        "journal",
+        "journal.jsonl",
+        "the hash chain is broken",
+    )
+    assert failure.found == "event 3 has seq 4, expected 3"
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def edit_report(run_dir: Path, edit: Any) -> None:
+    path = run_dir / "report.json"
+    document = json.loads(path.read_bytes())
+    edit(document)
+    path.write_bytes(canonical_json(document))
+
+
+def test_a_report_that_fails_the_schema_but_was_signed_again_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    edit_report(signed, lambda d: d["run"].update(verdict="mostly-fine"))
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert (failure.name, failure.file, failure.detail) == (
+        "report",
+        "report.json",
+        "the report does not match the report schema",
+    )
+    assert failure.expected == (
+        "a report valid against schemas/report.schema.json (schemaVersion 1.1.0)"
+    )
+    assert failure.found == (
+        "run.verdict: Input should be 'passed', 'failed', 'aborted', 'refused', 'error' or "
+        "'dry-run'"
+    )
+
+
+def test_a_report_with_a_field_the_schema_does_not_define_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    edit_report(signed, lambda d: d.update(notes="added later", verdict="passed"))
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert failure.name == "report"
+    assert failure.found == "notes: Extra inputs are not permitted (and 1 more)"
+
+
+def test_a_report_of_a_schema_version_drillkit_does_not_know_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    edit_report(signed, lambda d: d.update(schemaVersion="2.0.0"))
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert (failure.name, failure.detail) == (
+        "report",
+        "the report's schemaVersion is not one this drillkit knows",
+    )
+    assert (failure.expected, failure.found) == ("one of 1.0.0, 1.1.0", '"2.0.0"')
+
+
+def test_a_report_that_is_not_json_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    (signed / "report.json").write_text("# restore-orders: passed\n")
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert (failure.name, failure.detail) == ("report", "not valid JSON")
+    assert failure.found == "invalid JSON at line 1 column 1: Expecting value"
+
+
+def test_a_missing_report_signed_again_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    (signed / "report.json").unlink()
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert (failure.name, failure.file, failure.detail) == ("report", "report.json", "no such file")
+
+
+def test_a_report_of_another_run_swapped_in_and_signed_again_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner, tmp_path: Path
+) -> None:
+    other = build_run_folder(tmp_path / "other", run_id="01JDRILLRUN0000000000000002")
+    shutil.copy(other / "report.json", signed / "report.json")
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert (failure.name, failure.file, failure.detail) == (
+        "report",
+        "report.json",
+        "the report is about another run",
+    )
+    assert (failure.expected, failure.found) == (
+        f"run id {signed.name}",
+        "run id 01JDRILLRUN0000000000000002",
+    )
+
+
+def test_a_report_of_another_definition_or_journal_fails_at_the_report(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    edit_report(signed, lambda d: d["drill"].update(digest="sha256:" + "ab" * 32))
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert failure.detail == "the report is about another drill definition"
+    assert failure.found == "drill digest sha256:" + "ab" * 32
+
+    def other_journal(document: dict[str, Any]) -> None:
+        document["drill"]["digest"] = DRILL_DIGEST
+        document["sources"]["journalHead"] = "cd" * 32
+
+    edit_report(signed, other_journal)
+    resign(signed, signer)
+    failure = first_failure(verify(signed, signer))
+    assert failure.detail == "the report was computed from another journal"
+    assert failure.found == "journal head " + "cd" * 32
+
+
+def test_a_1_0_0_report_of_an_older_drillkit_still_verifies(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    def older(document: dict[str, Any]) -> None:
+        document["schemaVersion"] = "1.0.0"
+        del document["verification"]["signed"]
+
+    edit_report(signed, older)
+    resign(signed, signer)
+    result = verify(signed, signer)
+    assert result.ok, result.first_failure
+    assert result.checks[-1].detail.startswith("report.json: schema 1.0.0, run ")
+
+
+# --- runs made with --no-sign ---------------------------------------------------------------
+
+
+def test_a_folder_of_a_no_sign_run_fails_at_the_envelope_saying_so(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path / "reports", no_sign=True)
+    failure = first_failure(verify_bundle(run_dir, EcdsaP256Signer().public_key_pem))
+    assert (failure.name, failure.file, failure.detail) == (
+        "envelope",
+        ATTESTATION,
+        "the run was made with --no-sign: its evidence is not signed and cannot be verified",
+    )
+    assert failure.found == (
+        "no file; the journal's run-started event records evidenceSigning 'disabled (--no-sign)'"
+    )
+
+
+def test_a_no_sign_run_cannot_be_signed_afterwards(
+    tmp_path: Path, signer: Ed25519FileSigner
+) -> None:
+    from drillkit.evidence.seal import seal_bundle
+    from drillkit.evidence.signing import SigningRefused
+
+    run_dir = build_run_folder(tmp_path / "reports", no_sign=True)
+    with pytest.raises(SigningRefused, match="was run with --no-sign"):
+        seal_bundle(run_dir, signer)
+    assert not (run_dir / ATTESTATION).exists()
+
+
 # --- the bundle's own key --------------------------------------------------------------------
 
 
@@ -568,6 +741,7 @@ def test_failed_checks_keep_their_file_expected_and_found_in_json(
         "ok",
         "ok",
         FAILED,
+        SKIPPED,
         SKIPPED,
         SKIPPED,
         SKIPPED,

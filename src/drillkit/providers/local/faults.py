@@ -10,6 +10,7 @@ added and is harmless when run twice or after a half-applied fault.
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 from drillkit.errors import PermanentError
@@ -271,6 +272,16 @@ class NamespaceLossHandler(_Handler):
                 "be undone",
                 fix="wait for the sandbox's backup schedule, or set `requireBackup: false`",
             )
+        limit = intent.max_backup_age
+        if intent.require_backup and newest is not None and limit is not None:
+            age = datetime.now(UTC) - (newest.completed_at or datetime.now(UTC))
+            if age > limit:
+                raise PermanentError(
+                    f"refused: the newest completed backup of `{NAMESPACE}` ({newest.name}) is "
+                    f"{age.total_seconds():.0f}s old, older than the RPO objective "
+                    f"({limit.total_seconds():.0f}s)",
+                    fix="wait for the next scheduled backup (`drill sandbox status` shows its age)",
+                )
         return {
             "stateDir": str(self.layout.root),
             "backup": newest.name if newest else None,

@@ -1,0 +1,27 @@
+"""Label selectors as the API server takes them, and reading pages of a list call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+PAGE_SIZE = 500
+
+
+def label_selector(labels: dict[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def paged(list_call: Callable[..., Any], **arguments: Any) -> Iterator[Any]:
+    """Every item of a list call, ``PAGE_SIZE`` at a time (server-side ``limit``/``continue``)."""
+    token: str | None = None
+    while True:
+        page = (
+            list_call(limit=PAGE_SIZE, _continue=token, **arguments)
+            if token
+            else list_call(limit=PAGE_SIZE, **arguments)
+        )
+        yield from page.items or []
+        token = page.metadata._continue if page.metadata is not None else None
+        if not token:
+            return
