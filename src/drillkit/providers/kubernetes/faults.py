@@ -9,7 +9,6 @@ own cordon or taint survives a drill.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from drillkit.errors import PermanentError, TransientError, UserInputError
 from drillkit.providers.base import Impact, JsonDict, StepContext, Touched
 from drillkit.providers.kubernetes import KubernetesProvider
 from drillkit.providers.kubernetes.selectors import label_selector, paged
+from drillkit.providers.victims import choose_victims
 from drillkit.spec.faults import NamespaceLoss, NodeFailure, PodKill, ZoneOutage
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -84,20 +84,8 @@ class PodKillHandler(_Handler):
                 )
             ),
         )
-        names = sorted(p.metadata.name for p in pods or [] if p.metadata.deletion_timestamp is None)
-        if intent.count is not None:
-            wanted = min(intent.count, len(names))
-        elif intent.percent is not None:
-            wanted = max(1, len(names) * intent.percent // 100) if names else 0
-        else:
-            wanted = len(names)
-        seed = None
-        if intent.random:
-            seed = (
-                intent.seed if intent.seed is not None else random.SystemRandom().randrange(2**31)
-            )
-            random.Random(seed).shuffle(names)
-        return sorted(names[:wanted]), seed
+        names = [p.metadata.name for p in pods or [] if p.metadata.deletion_timestamp is None]
+        return choose_victims(names, intent)
 
 
 class _NodeFault(_Handler):

@@ -9,7 +9,6 @@ added and is harmless when run twice or after a half-applied fault.
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from drillkit.errors import PermanentError
 from drillkit.providers.base import Impact, JsonDict, StepContext, Touched
 from drillkit.providers.local import LocalProvider
 from drillkit.providers.local.replicas import kill, labels, running_replicas
+from drillkit.providers.victims import choose_victims
 from drillkit.sandbox import store
 from drillkit.sandbox.backup_catalog import SandboxBackupCatalog
 from drillkit.sandbox.backup_schedule import restore_backup
@@ -73,20 +73,7 @@ class PodKillHandler(_Handler):
             ),
             key=lambda r: r.name,
         )
-        names = [r.name for r in matching]
-        if intent.count is not None:
-            wanted = min(intent.count, len(names))
-        elif intent.percent is not None:
-            wanted = max(1, len(names) * intent.percent // 100) if names else 0
-        else:
-            wanted = len(names)
-        seed = None
-        if intent.random:
-            seed = (
-                intent.seed if intent.seed is not None else random.SystemRandom().randrange(2**31)
-            )
-            random.Random(seed).shuffle(names)
-        return sorted(names[:wanted]), seed
+        return choose_victims([r.name for r in matching], intent)
 
 
 class _Outage(_Handler):
