@@ -20,6 +20,7 @@ from drillkit.errors import UserInputError
 from drillkit.spec.binding import bind, missing_variables
 from drillkit.spec.describe import describe
 from drillkit.spec.duration import format_duration
+from drillkit.spec.faults import ChaosToolkit
 from drillkit.spec.objective_defaults import with_objective_defaults
 from drillkit.spec.references import ProbeRef, RunbookRef
 from drillkit.spec.resolve import ResolvedDrill
@@ -120,20 +121,19 @@ def _plan_step(
     where = f"{drill.source.display}: step {step.name}"
     timeout = format_duration(step.timeout) if step.timeout is not None else None
     if isinstance(step, FaultStep):
-        return PlannedStep(
-            index,
-            step.name,
-            "fault",
-            (
-                _bound(
-                    with_objective_defaults(step.fault, drill.drill.spec.objectives),
-                    target_name,
-                    target,
-                    where,
-                ),
-            ),
-            timeout=timeout,
+        action = _bound(
+            with_objective_defaults(step.fault, drill.drill.spec.objectives),
+            target_name,
+            target,
+            where,
         )
+        if isinstance(action.intent, ChaosToolkit) and action.intent.experiment is not None:
+            # The handler runs the experiment as resolved (and digested) with the drill.
+            document = drill.experiments.get(action.intent.experiment)
+            action = PlannedAction(
+                action.name, action.intent.with_document(document), action.summary
+            )
+        return PlannedStep(index, step.name, "fault", (action,), timeout=timeout)
     if isinstance(step, RestoreStep):
         actions = []
         for name, intent in drill.restore_actions(step.restore):

@@ -11,9 +11,9 @@ names, which is what lets one drill file run on EKS and AKS unchanged.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from drillkit.spec.base import LabelKey, Name, SpecModel
 from drillkit.spec.duration import Duration
@@ -110,6 +110,17 @@ class ChaosToolkit(SpecModel):
     """Path of an experiment under ``experiments/``, from the repository root."""
     activity: ChaosToolkitActivity | None = None
     rollbacks: bool = True
+    _document: dict[str, Any] | None = PrivateAttr(default=None)
+    """The experiment itself, attached at plan time from the resolved drill (not user input)."""
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        return self._document
+
+    def with_document(self, document: dict[str, Any] | None) -> ChaosToolkit:
+        bound = self.model_copy()
+        bound._document = document
+        return bound
 
     @field_validator("experiment")
     @classmethod

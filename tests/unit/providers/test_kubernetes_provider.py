@@ -406,3 +406,59 @@ def test_the_target_lock_is_a_lease_in_the_cluster(
     finally:
         lock.release()
     provider.acquire_lock("01RUNTWO", {"user": "bob", "drill": "zone"}, 60).release()
+
+
+def test_a_chaos_toolkit_experiment_runs_its_method_through_chaoslib_as_the_fault(
+    provider: KubernetesProvider, kube_cluster: KubeCluster
+) -> None:
+    import json
+
+    from drillkit.spec.faults import ChaosToolkit
+
+    root = Path(__file__).resolve().parents[3]
+    document = json.loads((root / "experiments" / "kill-orders-pod.json").read_text())
+    intent = ChaosToolkit.model_validate(
+        {"type": "chaostoolkit", "experiment": "experiments/kill-orders-pod.json"}
+    ).with_document(document)
+    before = {p["metadata"]["name"] for p in kube_cluster.store.list(PODS, "orders")}
+    handler = provider.fault_handler("chaostoolkit")
+    assert handler is not None
+    assert [t.name for t in handler.impact(intent).touched] == [
+        f"{document['title']}: terminate-one-orders-api-pod"
+    ]
+
+    _, undo, result = fault(provider, intent)
+
+    assert result["status"] == "completed"
+    after = {p["metadata"]["name"] for p in kube_cluster.store.list(PODS, "orders")}
+    assert len(before - after) == 1  # chaosk8s really deleted one pod through the API
+    assert undo["title"] == document["title"]
+    assert "KUBERNETES_CONTEXT" not in os.environ  # the environment is put back
+
+
+def test_a_chaos_toolkit_activity_that_fails_fails_the_fault(provider: KubernetesProvider) -> None:
+    from drillkit.spec.faults import ChaosToolkit
+
+    intent = ChaosToolkit.model_validate(
+        {
+            "type": "chaostoolkit",
+            "activity": {
+                "type": "action",
+                "name": "kill-a-missing-deployment",
+                "provider": {
+                    "type": "python",
+                    "module": "chaosk8s.node.actions",
+                    "func": "cordon_node",
+                    "arguments": {"name": "no-such-node"},
+                },
+            },
+        }
+    )
+    handler = provider.fault_handler("chaostoolkit")
+    assert handler is not None
+    ctx = ProbeContext()
+    undo = handler.prepare(intent, ctx)
+
+    with pytest.raises(PermanentError, match="kill-a-missing-deployment"):
+        handler.apply(intent, undo, ctx)
+    assert any(event == "chaostoolkit-journal" for event, _ in ctx.notes)

@@ -124,5 +124,6 @@ class KubernetesProvider(Provider):
 PROVIDERS.register(KubernetesProvider)
 
 # Handlers register themselves on KubernetesProvider when imported.
+import drillkit.providers.kubernetes.chaostoolkit  # noqa: E402
 import drillkit.providers.kubernetes.faults  # noqa: E402
 import drillkit.providers.kubernetes.restores  # noqa: E402, F401
