@@ -18,49 +18,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from instant_provider import InstantProvider, register_instant_provider
 
 from drillkit.engine.plan import make_plan
 from drillkit.engine.progress import SilentProgress
 from drillkit.engine.runner import Runner, RunOptions
-from drillkit.providers.base import Impact, ProbeResult, Provider, StepContext
-from drillkit.spec import faults, probes
 from drillkit.spec.repository import DrillRepository
 
 TARGET_MS = 2.0
 FAULT_STEP = "    - {{name: s{i}, fault: {{type: pod-kill, namespace: a, selector: {{a: b}}}}}}\n"
-
-
-class _Instant:
-    """Handlers that do nothing, so only the engine's own time is left."""
-
-    def __init__(self, provider: Any) -> None:
-        self.provider = provider
-
-    def impact(self, intent: Any) -> Impact:
-        return Impact()
-
-    def prepare(self, intent: Any, ctx: StepContext) -> dict[str, Any]:
-        return {"noop": True}
-
-    def apply(self, intent: Any, undo: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {}
-
-    def revert(self, undo: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {}
-
-    def measure(self, intent: Any, ctx: StepContext) -> ProbeResult:
-        return ProbeResult(ok=True, summary="ok")
-
-
-class InstantProvider(Provider):
-    name = "bench-instant"
-
-
-for _kind in faults.FAULT_KINDS:
-    InstantProvider.faults.register(_kind, _Instant)
-for _kind in probes.PROBE_KINDS:
-    InstantProvider.probes.register(_kind, _Instant)
 
 
 def _drill(name: str, step: str, count: int) -> str:
@@ -105,9 +72,7 @@ def main() -> None:
         "apiVersion: drillkit.io/v1\nkind: TargetRegistry\n"
         "targets:\n  bench: {provider: bench-instant, tier: dev}\n"
     )
-    from drillkit.providers.registry import PROVIDERS
-
-    PROVIDERS.register(InstantProvider)
+    register_instant_provider()
     n = args.steps
     baseline = _time_drill(root, "one", "    - {{name: s{i}, wait: 0s}}\n", 1)
     rows = [

@@ -32,7 +32,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from instant_provider import InstantProvider, register_instant_provider
 
 from drillkit.engine.plan import make_plan
 from drillkit.engine.progress import SilentProgress
@@ -41,8 +42,6 @@ from drillkit.evidence.bundle import list_files
 from drillkit.evidence.key_files import Ed25519FileSigner, generate_key_file
 from drillkit.evidence.seal import seal_bundle
 from drillkit.evidence.verification import verify_bundle
-from drillkit.providers.base import Impact, ProbeResult, Provider, StepContext
-from drillkit.spec import faults, probes
 from drillkit.spec.repository import DrillRepository
 
 TARGET_RATIO = 1.5
@@ -61,56 +60,22 @@ spec:
 """
 
 
-class _Instant:
-    """Handlers that succeed at once: the bundle, not the drill, is what is measured."""
-
-    def __init__(self, provider: Any) -> None:
-        self.provider = provider
-
-    def impact(self, intent: Any) -> Impact:
-        return Impact()
-
-    def prepare(self, intent: Any, ctx: StepContext) -> dict[str, Any]:
-        return {"noop": True}
-
-    def apply(self, intent: Any, undo: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {}
-
-    def revert(self, undo: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-        return {}
-
-    def measure(self, intent: Any, ctx: StepContext) -> ProbeResult:
-        return ProbeResult(ok=True, summary="ok")
-
-
-class _InstantProvider(Provider):
-    name = "bench-verify"
-
-
-for _kind in faults.FAULT_KINDS:
-    _InstantProvider.faults.register(_kind, _Instant)
-for _kind in probes.PROBE_KINDS:
-    _InstantProvider.probes.register(_kind, _Instant)
-
-
 def _run_folder(root: Path) -> Path:
     """A finished, unsigned run folder of the real runner."""
-    from drillkit.providers.registry import PROVIDERS
-
-    PROVIDERS.register(_InstantProvider)
+    register_instant_provider()
     os.environ["DRILLKIT_LOCK_DIR"] = str(root / "locks")
     (root / "drills").mkdir(parents=True)
     (root / "drills" / "bulk-samples.yaml").write_text(DRILL)
     (root / "targets.yaml").write_text(
         "apiVersion: drillkit.io/v1\nkind: TargetRegistry\n"
-        "targets:\n  bench: {provider: bench-verify, tier: dev}\n"
+        "targets:\n  bench: {provider: bench-instant, tier: dev}\n"
     )
     repo = DrillRepository.discover(root)
     target = repo.target("bench")
     plan = make_plan(repo.load_named("bulk-samples"), "bench", target)
     runner = Runner(
         plan,
-        _InstantProvider("bench", target),
+        InstantProvider("bench", target),
         RunOptions(output_dir=root / "reports"),
         SilentProgress(),
     )

@@ -116,3 +116,12 @@ def show(path: Path) -> None:
         click.echo(
             f"warning: {info.path} is readable by other users; run chmod 600 on it", err=True
         )
+
+
+@click.command(hidden=True)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH and PATH.pub if they exist.")
+@click.option("--passphrase", is_flag=True, help="Encrypt the private key with a passphrase.")
+def keygen(path: Path, force: bool, passphrase: bool) -> None:
+    """The older name of `drill keys generate`, kept so scripts keep working."""
+    write_key(path, force=force, passphrase=passphrase)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import getpass
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from drillkit import __version__
 from drillkit.engine.async_samplers import AsyncSampler, AsyncSamplerGroup, BoundProbe
 from drillkit.engine.clock import Clock, SystemClock
 from drillkit.engine.guards import enforce_guards
@@ -38,11 +36,11 @@ from drillkit.engine.plan import Plan, PlannedStep
 from drillkit.engine.progress import Progress
 from drillkit.engine.retry import MAX_ERROR_TEXT
 from drillkit.engine.rpo_canary import RpoCanary
+from drillkit.engine.run_facts import os_user, run_facts
 from drillkit.engine.run_id import new_run_id
 from drillkit.engine.samplers import Sampler, SamplerSpec
 from drillkit.engine.step_execution import AppliedFault, StepExecutor
 from drillkit.engine.support import check_support, step_impacts
-from drillkit.engine.tool_versions import dependency_versions, python_version
 from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
 from drillkit.errors import (
     DrillError,
@@ -52,10 +50,9 @@ from drillkit.errors import (
     StepFailed,
     StepTimeout,
 )
-from drillkit.providers.base import JsonDict, Provider, TargetLock
+from drillkit.providers.base import Provider, TargetLock
 from drillkit.spec.probes import RpoCanaryProbe
 from drillkit.spec.references import ProbeRef
-from drillkit.spec.targets import Target
 
 _POLL_SECONDS = 0.02
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -66,7 +63,7 @@ class RunOptions:
     output_dir: Path
     yes: bool = False
     dry_run: bool = False
-    operator: str = field(default_factory=lambda: _operator())  # noqa: PLW0108 (defined below)
+    operator: str = field(default_factory=os_user)
     undo_grace_seconds: float = 5.0
     lock_ttl_seconds: float = 3600.0
     evidence_signing: str | None = None
@@ -160,7 +157,15 @@ class Runner:
         self._write_definition()
         started = self.clock.monotonic()
         self._deadline = started + self.plan.drill.drill.spec.safety.max_duration.total_seconds()
-        self.journal.append("run-started", None, **self._run_facts())
+        facts = run_facts(
+            self.plan,
+            run_id=self.run_id,
+            provider=self.provider.name,
+            operator=self.options.operator,
+            dry_run=self.options.dry_run,
+            evidence_signing=self.options.evidence_signing,
+        )
+        self.journal.append("run-started", None, **facts)
         error: BaseException | None = None
         with InterruptGuard(self.abort, self._pending_undo, self.progress.warning):
             try:
@@ -552,26 +557,6 @@ class Runner:
                 fix=None,
             )
 
-    def _run_facts(self) -> JsonDict:
-        drill = self.plan.drill
-        signing = self.options.evidence_signing
-        return {
-            "runId": self.run_id,
-            "drill": drill.name,
-            "version": drill.version,
-            "digest": drill.digest,
-            "target": self.plan.target_name,
-            "provider": self.provider.name,
-            "targetDefinition": _journaled_target(self.plan.target),
-            "operator": self.options.operator,
-            "host": socket.gethostname(),
-            "dryRun": self.options.dry_run,
-            "drillkit": __version__,
-            "python": python_version(),
-            "dependencies": dependency_versions(),
-            **({"evidenceSigning": signing} if signing is not None else {}),
-        }
-
     def _write_samples(self) -> None:
         """Raw samples per sampler in ``samples/``, derived from the journal (evidence files)."""
         from drillkit.engine.samples import write_samples
@@ -587,19 +572,3 @@ class Runner:
         text = yaml.safe_dump(self.plan.drill.resolved, sort_keys=False, allow_unicode=True)
         header = f"# {self.plan.drill.name} {self.plan.drill.version} {self.plan.drill.digest}\n"
         (self.run_dir / "drill.yaml").write_text(header + text, encoding="utf-8")
-
-
-def _journaled_target(target: Target) -> JsonDict:
-    """The target as recorded: passwords in variable URLs and secret-named variables hidden."""
-    from drillkit.spec.variable_redaction import redact_variables
-
-    document: JsonDict = target.model_dump(mode="json", by_alias=True)
-    document["variables"] = redact_variables(target.variables)
-    return document
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
