@@ -71,6 +71,8 @@ class _Context:
     run_id = "bench"
     step = "rto"
 
+    fault_started_at = None
+
     def __init__(self) -> None:
         self.cancelled = threading.Event()
 

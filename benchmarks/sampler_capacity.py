@@ -131,6 +131,8 @@ class _Context:
     run_id = "bench"
     step = "capacity"
 
+    fault_started_at = None
+
     def __init__(self) -> None:
         self.cancelled = threading.Event()
 

@@ -282,13 +282,21 @@ def _plan(state: _State, name: str, target_name: str) -> Any:
     show_default=True,
     help="Target from the registry.",
 )
+@click.option(
+    "--all",
+    "list_all",
+    is_flag=True,
+    help="List every object the steps touch, one per line (by default a long list of one "
+    "kind is summarised as a count and the first few names).",
+)
 @click.pass_obj
-def plan(state: _State, name: str, target_name: str) -> None:
+def plan(state: _State, name: str, target_name: str, list_all: bool) -> None:
     """Show exactly what a run of NAME on a target would do. Changes nothing.
 
     Lists the guards, the samplers and every step in order; when the target's
     provider is available, also the objects each fault and restore will touch
-    (the blast radius), checked against spec.safety.blastRadius.
+    (the blast radius: nodes, the pods they evict, namespaces...), checked
+    against spec.safety.blastRadius.
     """
     from drillkit.engine.support import blast_radius_violations, check_support, step_impacts
     from drillkit.errors import NotImplementedYet
@@ -315,7 +323,7 @@ def plan(state: _State, name: str, target_name: str) -> None:
         impacts = step_impacts(planned, provider)
     finally:
         provider.close()
-    print_impacts(out, impacts, blast_radius_violations(planned, impacts))
+    print_impacts(out, impacts, blast_radius_violations(planned, impacts), list_all=list_all)
 
 
 _output_option = click.option(

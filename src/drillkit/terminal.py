@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from drillkit.engine.plan import Plan
     from drillkit.engine.runner import RunResult
     from drillkit.engine.support import StepImpact
+    from drillkit.providers.base import Touched
     from drillkit.spec.resolve import ResolvedDrill
     from drillkit.spec.targets import Target
 
@@ -109,24 +110,80 @@ def print_plan(out: Console, plan: Plan) -> None:
             out.print(f"        {letter}. {action.name}: {action.summary}", markup=False)
 
 
-def print_impacts(out: Console, impacts: Sequence[StepImpact], violations: Sequence[str]) -> None:
-    """The blast radius: every object each step will touch, as the provider sees it now."""
+LISTED_UP_TO = 10
+"""Objects of one kind a step touches that ``drill plan`` lists one per line; above that it
+prints the count and the first few names (``--all`` lists every one)."""
+NAMED_IN_SUMMARY = 3
+
+
+def print_impacts(
+    out: Console,
+    impacts: Sequence[StepImpact],
+    violations: Sequence[str],
+    *,
+    list_all: bool = False,
+) -> None:
+    """The blast radius: every object each step will touch, as the provider sees it now.
+
+    A zone of a large cluster holds thousands of nodes and tens of thousands of
+    pods; one line each would bury the rest of the plan, so a long run of one
+    kind and action is summarised unless ``list_all``. The journal of a run
+    keeps the full list either way.
+    """
     out.print("Blast radius (what each step touches now):")
-    any_touched = False
+    totals: dict[str, int] = {}
     for item in impacts:
         for impact in item.impacts:
-            for touched in impact.touched:
-                any_touched = True
-                action = f" ({touched.action})" if touched.action else ""
+            for (kind, action), names in _runs_of_one_kind(impact.touched):
+                if item.step.kind == "fault":
+                    totals[kind] = totals.get(kind, 0) + len(names)
+                shown = f" ({action})" if action else ""
+                if list_all or len(names) <= LISTED_UP_TO:
+                    for name in names:
+                        out.print(f"  {item.step.name}: {kind} {name}{shown}", markup=False)
+                    continue
+                first = ", ".join(names[:NAMED_IN_SUMMARY])
                 out.print(
-                    f"  {item.step.name}: {touched.kind} {touched.name}{action}", markup=False
+                    f"  {item.step.name}: {_counted(len(names), kind)}{_spread(kind, names)}"
+                    f"{shown}: {first} and {len(names) - NAMED_IN_SUMMARY:,} more "
+                    "(--all lists them)",
+                    markup=False,
                 )
             for note in impact.notes:
                 out.print(f"  {item.step.name}: note: {note}", markup=False)
-    if not any_touched:
+    if not any(impact.touched for item in impacts for impact in item.impacts):
         out.print("  nothing: no step changes the target")
+    elif totals:
+        shown = ", ".join(_counted(count, kind) for kind, count in totals.items())
+        out.print(f"  faults in total: {shown}", markup=False)
     for violation in violations:
         out.print(f"  STOP {violation}", markup=False)
+
+
+def _runs_of_one_kind(
+    touched: Sequence[Touched],
+) -> list[tuple[tuple[str, str], list[str]]]:
+    """Consecutive objects grouped by (kind, action), in the provider's order."""
+    runs: list[tuple[tuple[str, str], list[str]]] = []
+    for item in touched:
+        key = (item.kind, item.action)
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append(item.name)
+        else:
+            runs.append((key, [item.name]))
+    return runs
+
+
+def _counted(count: int, kind: str) -> str:
+    return f"{count:,} {kind}{'' if count == 1 else 's'}"
+
+
+def _spread(kind: str, names: list[str]) -> str:
+    """For namespaced objects (``namespace/name``), how many namespaces they span."""
+    if not all("/" in name for name in names):
+        return ""
+    spaces = {name.split("/", 1)[0] for name in names}
+    return f" in {_counted(len(spaces), 'namespace')}"
 
 
 def print_summary(

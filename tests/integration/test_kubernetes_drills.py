@@ -500,11 +500,21 @@ def test_the_plan_names_exactly_the_nodes_of_zone_a_and_changes_nothing(
     assert "does not allow target `emulated`" in refused.stdout + refused.stderr
     assert planned.returncode == 0, planned.stdout + planned.stderr
     blast = planned.stdout.split("Blast radius (what each step touches now):\n", 1)[1]
-    assert blast.splitlines() == [
+    lines = blast.splitlines()
+    assert lines[:3] == [
         "  lose-zone-a: zone us-east-1a (outage)",
         f"  lose-zone-a: node node-a-1 (cordon+taint {TAINT_KEY})",
         f"  lose-zone-a: node node-a-2 (cordon+taint {TAINT_KEY})",
     ]
+    # Then the pods those nodes run, which the taint evicts, and the totals.
+    evicted = lines[3:-1]
+    assert evicted and all(
+        line.startswith("  lose-zone-a: pod orders/") and line.endswith(" (evict)")
+        for line in evicted
+    ), lines
+    assert lines[-1] == f"  faults in total: 1 zone, 2 nodes, {len(evicted)} pod" + (
+        "s" if len(evicted) > 1 else ""
+    )
     assert zone_outage.facts["cordonedAfterPlan"] == []
 
 

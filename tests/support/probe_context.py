@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -15,6 +16,8 @@ class ProbeContext:
     step: str = "probe"
     cancelled: threading.Event = field(default_factory=threading.Event)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    fault_started_at: datetime | None = None
+    """Set it to play a step after the run's first fault."""
 
     def note(self, event: str, **data: Any) -> None:
         self.notes.append((event, data))

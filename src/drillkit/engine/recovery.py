@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ class _RecoveryContext:
         self.run_id = run_id
         self.step = step
         self.cancelled = threading.Event()
+        self.fault_started_at: datetime | None = None
         self._writer = writer
 
     def note(self, event: str, **data: Any) -> None:

@@ -21,6 +21,7 @@ import contextlib
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,6 +95,10 @@ class StepContextImpl:
         self._runner = runner
         self._deadline = deadline
 
+    @property
+    def fault_started_at(self) -> datetime | None:
+        return self._runner.fault_started_at
+
     def note(self, event: str, **data: Any) -> None:
         self._runner.journal.append("provider-call", self.step, call=event, **data)
 
@@ -130,6 +135,8 @@ class Runner:
         self._lock: TargetLock | None = None
         self._straggler: concurrent.futures.Future[Any] | None = None
         self._fault_started: float | None = None
+        self.fault_started_at: datetime | None = None
+        """Wall clock of ``_fault_started``, for handlers comparing with platform timestamps."""
         self._streak = 0
         self._recovered = threading.Event()
         self._deadline = 0.0
@@ -457,6 +464,7 @@ class Runner:
             self.applied.append(fault)
         if self._fault_started is None:
             self._fault_started = mono
+            self.fault_started_at = self.clock.wall()
 
     # ------------------------------------------------------------------ verify
     def _verify(self) -> None:

@@ -1,9 +1,14 @@
 """The ``workload-ready`` probe: the workloads a service needs have their replicas ready.
 
 Named workloads must all exist; a selector must match at least one. Each
-workload passes when ``ready * 100 >= desired * minReadyPercent``. A workload
-scaled to zero fails: a drill checks that a service is back, and nothing
-serves with zero replicas.
+workload passes when ``ready * 100 >= desired * minReadyPercent``, where
+``ready`` is the controller's count and, where the source reads pods too,
+also the count of pods whose own ``Ready`` condition holds (the controller's
+status can lag a pod that just failed). A workload scaled to zero fails: a
+drill checks that a service is back, and nothing serves with zero replicas.
+Container restarts since the first fault are reported, and judged against
+``maxRestartsSinceFault`` when the drill sets it; a source that cannot count
+them fails such a check rather than pass it unseen.
 """
 
 from __future__ import annotations
@@ -33,17 +38,20 @@ class WorkloadReadyHandler:
             )
         values: dict[str, Any] = {
             "namespace": intent.namespace,
-            "workloads": [
-                {"name": w.name, "kind": w.kind, "desired": w.desired, "ready": w.ready}
-                for w in found
-            ],
+            "workloads": [_described(w) for w in found],
         }
         problems = _missing(intent, found) + [
-            problem for w in found if (problem := _not_ready(w, intent.min_ready_percent))
+            problem
+            for w in found
+            for problem in (
+                _not_ready(w, intent.min_ready_percent),
+                _restarting(w, intent.max_restarts_since_fault, ctx),
+            )
+            if problem
         ]
         if problems:
             return ProbeResult(False, "; ".join(problems), values)
-        shown = ", ".join(f"{w.name} {w.ready}/{w.desired}" for w in found)
+        shown = ", ".join(f"{w.name} {w.ready}/{w.desired}{_restarts_shown(w)}" for w in found)
         return ProbeResult(True, f"ready in `{intent.namespace}`: {shown}", values)
 
 
@@ -56,16 +64,58 @@ def _missing(intent: WorkloadReadyProbe, found: list[WorkloadStatus]) -> list[st
     return missing
 
 
+def _described(workload: WorkloadStatus) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "name": workload.name,
+        "kind": workload.kind,
+        "desired": workload.desired,
+        "ready": workload.ready,
+    }
+    if workload.pods is not None:
+        described["pods"] = workload.pods
+        described["podsReady"] = workload.pods_ready
+    if workload.restarts_since_fault is not None:
+        described["restartsSinceFault"] = workload.restarts_since_fault
+    return described
+
+
 def _not_ready(workload: WorkloadStatus, min_percent: int) -> str | None:
     if workload.desired == 0:
         return f"`{workload.name}` is scaled to zero"
-    if workload.ready * 100 >= workload.desired * min_percent:
+    ready = workload.ready
+    if workload.pods_ready is not None:
+        ready = min(ready, workload.pods_ready)
+    if ready * 100 >= workload.desired * min_percent:
         return None
     detail = f" ({workload.detail})" if workload.detail else ""
     return (
-        f"`{workload.name}` has {workload.ready}/{workload.desired} replicas ready, "
+        f"`{workload.name}` has {ready}/{workload.desired} replicas ready, "
         f"below {min_percent}%{detail}"
     )
+
+
+def _restarting(workload: WorkloadStatus, limit: int | None, ctx: StepContext) -> str | None:
+    if limit is None:
+        return None
+    if ctx.fault_started_at is None:
+        return None  # before the fault there is nothing to count from
+    restarts = workload.restarts_since_fault
+    if restarts is None:
+        return (
+            f"`{workload.name}`: this target's source cannot count restarts since the fault, "
+            "so maxRestartsSinceFault cannot be checked"
+        )
+    if restarts > limit:
+        return (
+            f"`{workload.name}` restarted {restarts} times since the fault, "
+            f"above maxRestartsSinceFault {limit}"
+        )
+    return None
+
+
+def _restarts_shown(workload: WorkloadStatus) -> str:
+    restarts = workload.restarts_since_fault
+    return f" ({restarts} restarts since the fault)" if restarts else ""
 
 
 def _create(provider: Any) -> WorkloadReadyHandler | None:

@@ -19,6 +19,7 @@ import threading
 from abc import ABC
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -75,6 +76,10 @@ class StepContext(Protocol):
     run_id: str
     step: str
     cancelled: threading.Event
+
+    @property
+    def fault_started_at(self) -> datetime | None:
+        """Wall-clock UTC moment the run's first fault counted as applied; None before it."""
 
     def note(self, event: str, **data: Any) -> None:
         """Journal a platform call or observation (never a secret)."""

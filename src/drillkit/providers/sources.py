@@ -78,6 +78,13 @@ class WorkloadStatus:
     desired: int
     ready: int
     detail: str = ""
+    pods: int | None = None
+    """Pods (or processes) the workload selects now; None where the source has no such count."""
+    pods_ready: int | None = None
+    """Of those, how many report ready themselves (a pod's ``Ready`` condition)."""
+    restarts_since_fault: int | None = None
+    """Container restarts since the drill's first fault (None before it, or where the source
+    cannot tell): a workload that is "ready" while crash-looping has not recovered."""
 
 
 class WorkloadSource(Protocol):

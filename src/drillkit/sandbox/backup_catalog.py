@@ -18,10 +18,10 @@ from drillkit.providers.sources import BackupRecord
 from drillkit.sandbox.layout import (
     SandboxLayout,
     iso_utc,
-    parse_utc,
     read_json,
     write_json_atomically,
 )
+from drillkit.timeparse import parse_utc
 
 _NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$")
 RECORD_FILE = "backup.json"

@@ -22,10 +22,10 @@ from drillkit.providers.sources import SecretMissing, SecretReading
 from drillkit.sandbox.layout import (
     SandboxLayout,
     iso_utc,
-    parse_utc,
     read_json,
     write_json_atomically,
 )
+from drillkit.timeparse import parse_utc
 
 DEFAULT_NAMESPACE = "default"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")

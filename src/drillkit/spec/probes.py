@@ -150,6 +150,10 @@ class WorkloadReadyProbe(SpecModel):
     workloads: list[str] = Field(default_factory=list)
     selector: dict[LabelKey, str] = Field(default_factory=dict)
     min_ready_percent: int = Field(default=100, ge=0, le=100)
+    max_restarts_since_fault: int | None = Field(default=None, ge=0)
+    """Fail when the workload's containers restarted more often than this since the first
+    fault: ready replicas that keep crashing have not recovered. Unset: restarts are
+    reported, not judged."""
 
 
 class BackupAgeProbe(SpecModel):

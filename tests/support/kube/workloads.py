@@ -41,6 +41,9 @@ from tests.support.kube.scheduling import (
 from tests.support.kube.store import ResourceStore, now_text
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+FAILING_READINESS = "emulator.drillkit.io/readiness-failing"
+"""A pod annotated ``"true"`` plays one whose readiness probe fails: the emulated kubelet
+reports it Running but not Ready even on a Ready node."""
 REVISION = "deployment.kubernetes.io/revision"
 
 
@@ -328,15 +331,17 @@ class WorkloadController:
                         PODS,
                         meta["namespace"],
                         meta["name"],
-                        _setter(status=running_status(pod, node, now_text())),
+                        _setter(
+                            status=running_status(
+                                pod, node, now_text(), is_ready=_should_be_ready(pod, node)
+                            )
+                        ),
                     )
-            elif phase == "Running" and is_ready(pod) != ready(node):
+            elif phase == "Running" and is_ready(pod) != (should := _should_be_ready(pod, node)):
                 restarts = sum(
                     c.get("restartCount", 0) for c in status.get("containerStatuses") or []
                 )
-                fresh = running_status(
-                    pod, node, now_text(), is_ready=ready(node), restarts=restarts
-                )
+                fresh = running_status(pod, node, now_text(), is_ready=should, restarts=restarts)
                 fresh["startTime"] = status.get("startTime", fresh["startTime"])
                 self._guarded(
                     self.store.update, PODS, meta["namespace"], meta["name"], _setter(status=fresh)
@@ -524,3 +529,9 @@ def _deployment_status(deployment: JsonObject, replicasets: list[JsonObject]) ->
         if not status[key]:
             del status[key]
     return status
+
+
+def _should_be_ready(pod: JsonObject, node: JsonObject) -> bool:
+    """Ready when its node is, unless the pod plays a failing readiness probe."""
+    annotations = pod["metadata"].get("annotations") or {}
+    return ready(node) and annotations.get(FAILING_READINESS) != "true"

@@ -23,6 +23,8 @@ from drillkit.spec.restores import BackupRestore, Scale, WaitForRecovery
 from drillkit.spec.targets import Target
 from tests.support.kube.catalogue import LEASES, NAMESPACES, NODES, PODS
 from tests.support.kube.fixtures import KubeCluster
+from tests.support.kube.scheduling import is_ready
+from tests.support.kube.workloads import FAILING_READINESS
 from tests.support.probe_context import ProbeContext
 from tests.support.velero_cli import install_velero
 
@@ -116,8 +118,18 @@ def test_zone_outage_cordons_and_taints_the_zone_and_undo_removes_only_that(
     intent = ZoneOutage.model_validate({"type": "zone-outage", "zone": "a"})
     handler = provider.fault_handler("zone-outage")
     assert handler is not None
+    on_a = [
+        f"orders/{p['metadata']['name']}"
+        for p in kube_cluster.store.list(PODS, "orders")
+        if p["spec"].get("nodeName") == "node-a-1"
+    ]
     impact = handler.impact(intent)
-    assert [t.name for t in impact.touched] == ["us-east-1a", "node-a-1"]
+    assert [(t.kind, t.name) for t in impact.touched] == [
+        ("zone", "us-east-1a"),
+        ("node", "node-a-1"),
+        *[("pod", name) for name in on_a],
+    ]
+    assert on_a and {t.action for t in impact.touched if t.kind == "pod"} == {"evict"}
 
     _, undo, _ = fault(provider, intent)
     tainted = node(kube_cluster, "node-a-1")
@@ -462,3 +474,85 @@ def test_a_chaos_toolkit_activity_that_fails_fails_the_fault(provider: Kubernete
     with pytest.raises(PermanentError, match="kill-a-missing-deployment"):
         handler.apply(intent, undo, ctx)
     assert any(event == "chaostoolkit-journal" for event, _ in ctx.notes)
+
+
+def kubelet_reports(
+    cluster: KubeCluster, name: str, *, restarts: int, finished: str | None = None
+) -> None:
+    """Play the kubelet: a pod's containers restarted ``restarts`` times in all; ``finished``
+    is when its container last terminated."""
+
+    def edit(pod: dict[str, Any]) -> None:
+        for container in pod["status"]["containerStatuses"]:
+            container["restartCount"] = restarts
+            if finished:
+                container["lastState"] = {"terminated": {"exitCode": 1, "finishedAt": finished}}
+
+    cluster.store.edit(PODS, "orders", name, edit)
+
+
+def readiness_fails(cluster: KubeCluster, name: str, failing: bool) -> None:
+    """The pod's readiness probe fails (or passes again); the emulated kubelet reports it."""
+    value = "true" if failing else "false"
+    cluster.store.edit(
+        PODS,
+        "orders",
+        name,
+        lambda pod: (
+            pod["metadata"].setdefault("annotations", {}).update({FAILING_READINESS: value})
+        ),
+    )
+    wait_for(lambda: is_ready(cluster.store.get(PODS, "orders", name)) is not failing)
+
+
+def test_workload_ready_reads_pods_and_counts_restarts_since_the_fault(
+    provider: KubernetesProvider, kube_cluster: KubeCluster
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    handler = provider.probe_handler("workload-ready")
+    assert handler is not None
+    intent = WorkloadReadyProbe.model_validate(
+        {
+            "type": "workload-ready",
+            "namespace": "orders",
+            "workloads": ["orders-api"],
+            "maxRestartsSinceFault": 1,
+        }
+    )
+    pods = sorted(p["metadata"]["name"] for p in kube_cluster.store.list(PODS, "orders"))
+    crashing, stuck, _ = pods
+    kubelet_reports(kube_cluster, crashing, restarts=4)  # restarts before the fault
+
+    before = handler.measure(intent, ProbeContext())
+    assert before.ok, before.summary
+    (seen,) = before.values["workloads"]
+    assert (seen["pods"], seen["podsReady"]) == (3, 3) and "restartsSinceFault" not in seen
+
+    fault_at = datetime.now(UTC)
+    kubelet_reports(kube_cluster, crashing, restarts=6)  # two more after it
+    readiness_fails(kube_cluster, stuck, True)
+    after = handler.measure(intent, ProbeContext(fault_started_at=fault_at))
+
+    assert not after.ok
+    (seen,) = after.values["workloads"]
+    assert (seen["pods"], seen["podsReady"], seen["restartsSinceFault"]) == (3, 2, 2)
+    assert "`orders-api` has 2/3 replicas ready" in after.summary
+    assert f"pods not Ready: {stuck}" in after.summary
+    assert "restarted 2 times since the fault, above maxRestartsSinceFault 1" in after.summary
+
+    # A source that never saw the pods before the fault (a new `drill` process after a
+    # crash, say) counts what Kubernetes still shows: containers last terminated after it.
+    fresh = KubernetesProvider("emulated", provider.target)
+    later = (fault_at + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    kubelet_reports(kube_cluster, crashing, restarts=6, finished=later)
+    readiness_fails(kube_cluster, stuck, False)
+    fresh_handler = fresh.probe_handler("workload-ready")
+    assert fresh_handler is not None
+    try:
+        lower_bound = fresh_handler.measure(intent, ProbeContext(fault_started_at=fault_at))
+    finally:
+        fresh.close()
+    assert lower_bound.ok, lower_bound.summary
+    assert lower_bound.values["workloads"][0]["restartsSinceFault"] == 1
+    assert "(1 restarts since the fault)" in lower_bound.summary

@@ -25,6 +25,7 @@ class KubernetesProvider(Provider):
     name = "kubernetes"
 
     _connection: Connection | None = None
+    _workloads: WorkloadSource | None = None
 
     @property
     def settings(self) -> KubernetesSettings:
@@ -106,9 +107,13 @@ class KubernetesProvider(Provider):
         return None
 
     def workload_source(self) -> WorkloadSource | None:
+        """One source for the provider's life: it remembers restart counts read before the
+        fault, to count restarts since it."""
         from drillkit.providers.kubernetes.workloads import KubernetesWorkloads
 
-        return KubernetesWorkloads(self)
+        if self._workloads is None:
+            self._workloads = KubernetesWorkloads(self)
+        return self._workloads
 
     def backup_source(self) -> BackupSource | None:
         from drillkit.providers.kubernetes.velero import VeleroBackups

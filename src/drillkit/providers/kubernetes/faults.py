@@ -10,18 +10,24 @@ own cordon or taint survives a drill.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from drillkit.errors import PermanentError, TransientError, UserInputError
 from drillkit.providers.base import Impact, JsonDict, StepContext, Touched
 from drillkit.providers.kubernetes import KubernetesProvider
-from drillkit.providers.kubernetes.selectors import label_selector, paged
+from drillkit.providers.kubernetes.selectors import label_selector, paged, paged_raw
 from drillkit.providers.victims import choose_victims
 from drillkit.spec.faults import NamespaceLoss, NodeFailure, PodKill, ZoneOutage
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 TAINT_KEY = "drillkit.io/zone-outage"
 EVICTION_RETRY_SECONDS = 2.0
+NODE_LISTS_AT_ONCE = 8
+"""Pods are listed node by node (``spec.nodeName=N``, which the API server indexes), this many
+lists in flight: a zone of a large cluster is thousands of nodes, and one list of every pod
+would read (and parse) the whole cluster to keep a third of it."""
+LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 
 
 class _Handler:
@@ -91,6 +97,39 @@ class PodKillHandler(_Handler):
 class _NodeFault(_Handler):
     """Cordon (and maybe taint) nodes, recording what each node was like before."""
 
+    def _pods_on(self, nodes: list[str], *, tainted: bool) -> list[tuple[str, str]]:
+        """``(namespace, name)`` of the live pods on ``nodes`` that the fault removes.
+
+        A drain leaves DaemonSet and static (mirror) pods, as ``kubectl drain``
+        does; a NoExecute taint evicts every pod that does not tolerate it.
+        Pods are read raw (names, owners, tolerations): a zone of a large
+        cluster holds tens of thousands of them.
+        """
+        removed = _tolerates_nothing if tainted else _drainable
+
+        def on(node: str) -> list[tuple[str, str]]:
+            pods = self.provider.api(
+                f"list pods on node {node}",
+                lambda: list(
+                    paged_raw(
+                        self.core().list_pod_for_all_namespaces,
+                        field_selector=f"spec.nodeName={node},{LIVE_PODS}",
+                    )
+                ),
+            )
+            return [
+                (pod["metadata"]["namespace"], pod["metadata"]["name"])
+                for pod in pods or []
+                if removed(pod)
+            ]
+
+        if len(nodes) <= 1:
+            found = [on(node) for node in nodes]
+        else:
+            with ThreadPoolExecutor(min(NODE_LISTS_AT_ONCE, len(nodes))) as pool:
+                found = list(pool.map(on, nodes))
+        return sorted(pod for pods in found for pod in pods)
+
     def _node_state(self, name: str) -> JsonDict:
         node = self.provider.api(f"read node {name}", lambda: self.core().read_node(name))
         taints = [t.to_dict() for t in (node.spec.taints or [])]
@@ -135,7 +174,13 @@ class NodeFailureHandler(_NodeFault):
 
     def impact(self, intent: NodeFailure) -> Impact:
         self._supported(intent)
-        return Impact(tuple(Touched("node", n, "cordon+drain") for n in self._choose(intent)))
+        nodes = self._choose(intent)
+        touched = [Touched("node", n, "cordon+drain") for n in nodes]
+        touched += [
+            Touched("pod", f"{ns}/{pod}", "evict")
+            for ns, pod in self._pods_on(nodes, tainted=False)
+        ]
+        return Impact(tuple(touched))
 
     def prepare(self, intent: NodeFailure, ctx: StepContext) -> JsonDict:
         self._supported(intent)
@@ -164,7 +209,7 @@ class NodeFailureHandler(_NodeFault):
 
         evicted: list[str] = []
         forced: list[str] = []
-        pending = [pod for name in nodes for pod in self._evictable(name)]
+        pending = self._pods_on(nodes, tainted=False)
         while pending:
             blocked = []
             for namespace, pod in pending:
@@ -211,27 +256,6 @@ class NodeFailureHandler(_NodeFault):
             pending = blocked
         return evicted, forced
 
-    def _evictable(self, node: str) -> list[tuple[str, str]]:
-        pods = self.provider.api(
-            f"list pods on node {node}",
-            lambda: list(
-                paged(
-                    self.core().list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}"
-                )
-            ),
-        )
-        found = []
-        for pod in pods or []:
-            owners = pod.metadata.owner_references or []
-            if any(o.kind == "DaemonSet" for o in owners):
-                continue  # drain leaves DaemonSet pods, as kubectl drain does
-            if (pod.metadata.annotations or {}).get("kubernetes.io/config.mirror"):
-                continue  # static pods cannot be evicted
-            if pod.status is not None and pod.status.phase in ("Succeeded", "Failed"):
-                continue
-            found.append((pod.metadata.namespace, pod.metadata.name))
-        return found
-
     def _supported(self, intent: NodeFailure) -> None:
         if intent.mode != "drain":
             raise UserInputError(
@@ -266,7 +290,10 @@ class ZoneOutageHandler(_NodeFault):
         self._supported(intent)
         zone = self.provider.target.zone(intent.zone)
         touched = [Touched("zone", zone, "outage")]
-        touched += [Touched("node", n, f"cordon+taint {TAINT_KEY}") for n in self._nodes(zone)]
+        nodes = self._nodes(zone)
+        touched += [Touched("node", n, f"cordon+taint {TAINT_KEY}") for n in nodes]
+        evicted = self._pods_on(nodes, tainted=True)
+        touched += [Touched("pod", f"{ns}/{pod}", "evict") for ns, pod in evicted]
         return Impact(tuple(touched))
 
     def prepare(self, intent: ZoneOutage, ctx: StepContext) -> JsonDict:
@@ -402,3 +429,24 @@ def _taint_body(taint: dict[str, Any]) -> dict[str, Any]:
 def _left(ctx: StepContext) -> float:
     remaining = ctx.remaining()
     return remaining if remaining > 0 else 3600.0
+
+
+def _drainable(pod: dict[str, Any]) -> bool:
+    """What ``kubectl drain`` evicts: not DaemonSet-owned, not a static pod's mirror."""
+    meta = pod.get("metadata") or {}
+    if any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or []):
+        return False
+    return not (meta.get("annotations") or {}).get("kubernetes.io/config.mirror")
+
+
+def _tolerates_nothing(pod: dict[str, Any]) -> bool:
+    """True when the drill's NoExecute taint evicts the pod (no toleration matches it)."""
+    for toleration in (pod.get("spec") or {}).get("tolerations") or []:
+        key, effect = toleration.get("key"), toleration.get("effect")
+        if effect not in (None, "", "NoExecute"):
+            continue
+        if key in (None, "") and toleration.get("operator") == "Exists":
+            return False  # tolerates every taint
+        if key == TAINT_KEY:
+            return False
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,5 +24,22 @@ def paged(list_call: Callable[..., Any], **arguments: Any) -> Iterator[Any]:
         )
         yield from page.items or []
         token = page.metadata._continue if page.metadata is not None else None
+        if not token:
+            return
+
+
+def paged_raw(list_call: Callable[..., Any], **arguments: Any) -> Iterator[dict[str, Any]]:
+    """Like ``paged``, but each item as the server's JSON, without the client's models.
+
+    Building the client's model objects costs far more than the request; a plan
+    that only needs names and a node name from 100,000 pods reads them raw.
+    """
+    token: str | None = None
+    while True:
+        extra = {"_continue": token} if token else {}
+        response = list_call(limit=PAGE_SIZE, _preload_content=False, **extra, **arguments)
+        page = json.loads(response.data)
+        yield from page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue")
         if not token:
             return

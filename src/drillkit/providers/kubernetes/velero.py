@@ -22,6 +22,7 @@ from typing import Any
 from drillkit.errors import PermanentError, TransientError, UserInputError
 from drillkit.providers.base import JsonDict, StepContext
 from drillkit.providers.sources import BackupRecord
+from drillkit.timeparse import parse_utc
 
 TERMINAL = {"Completed", "PartiallyFailed", "Failed", "FailedValidation"}
 CALL_SECONDS = 60.0
@@ -227,18 +228,8 @@ def _backup(item: dict[str, Any]) -> Backup:
     return Backup(
         name=str(metadata.get("name")),
         phase=str(status.get("phase") or "New"),
-        started_at=_time(status.get("startTimestamp")),
-        completed_at=_time(status.get("completionTimestamp")),
+        started_at=parse_utc(status.get("startTimestamp")),
+        completed_at=parse_utc(status.get("completionTimestamp")),
         namespaces=tuple(str(n) for n in spec.get("includedNamespaces") or ()),
         schedule=(metadata.get("labels") or {}).get("velero.io/schedule-name"),
     )
-
-
-def _time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
