@@ -375,11 +375,12 @@ def _progress(title: str) -> Any:
 @_output_option
 @click.option(
     "--signing-key",
-    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH|URI",
     default=None,
-    help="Ed25519 private key (PEM) that signs the evidence; else $DRILLKIT_SIGNING_KEY, else "
-    "the target's signingKey, else a per-user key created on first use (`drill keys "
-    "generate` makes one). An encrypted key's passphrase comes from "
+    help="Ed25519 private key (PEM) that signs the evidence, or a cloud key URI "
+    "(awskms:///ARN-or-alias, azurekms://VAULT.vault.azure.net/KEY); else "
+    "$DRILLKIT_SIGNING_KEY, else the target's signingKey, else a per-user key created on "
+    "first use (`drill keys generate` makes one). An encrypted key's passphrase comes from "
     "$DRILLKIT_SIGNING_KEY_PASSPHRASE, else a prompt.",
 )
 @click.option(
@@ -395,7 +396,7 @@ def run(
     yes: bool,
     dry_run: bool,
     output: Path | None,
-    signing_key: Path | None,
+    signing_key: str | None,
     no_sign: bool,
 ) -> None:
     """Run drill NAME against a target (default: the built-in sandbox).
@@ -446,7 +447,7 @@ def run(
         )
     else:  # a missing key or passphrase fails here, before anything changes
         signer = run_signer(repo.root, signing_key, target_name, planned.target.signing_key)
-        if signer.notice:
+        if getattr(signer, "notice", None):
             click.echo(signer.notice, err=True)
     provider = PROVIDERS.get(planned.target.provider)(target_name, planned.target)
     provider.ensure_running(lambda line: click.echo(line, err=True))

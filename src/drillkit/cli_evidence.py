@@ -7,6 +7,7 @@ Imports happen inside the commands so ``drill --help`` stays instant.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,12 +148,27 @@ def _print_verification(result: Any) -> None:
             click.echo(f"  found:    {failure.found}", err=True)
 
 
-def run_signer(repo_root: Path, flag: Path | None, target_name: str, target_key: str | None) -> Any:
-    """The signer of a run on ``target_name``: flag, environment, target's signingKey, default."""
-    from drillkit.evidence.key_choice import resolve_signer, target_key_path
+def run_signer(repo_root: Path, flag: str | None, target_name: str, target_key: str | None) -> Any:
+    """The signer of a run on ``target_name``: flag, environment, target's signingKey, default.
 
+    Each of the first three may be a key file or a cloud key URI (``awskms://``,
+    ``azurekms://``; see ``drillkit.cloud_keys``); the first one given wins.
+    """
+    from drillkit.cloud_keys import cloud_signer, is_key_uri
+    from drillkit.evidence.key_choice import SIGNING_KEY_ENV, resolve_signer, target_key_path
+
+    from_env = os.environ.get(SIGNING_KEY_ENV, "")
+    for reference, origin in (
+        (flag, "--signing-key"),
+        (from_env, f"${SIGNING_KEY_ENV}"),
+        (target_key, f"signingKey of target {target_name}"),
+    ):
+        if reference:
+            if is_key_uri(reference):
+                return cloud_signer(reference, origin=origin)
+            break
     return resolve_signer(
-        flag,
+        Path(flag) if flag else None,
         target_key=target_key_path(target_key, repo_root) if target_key else None,
         target=target_name,
         prompt=_passphrase_prompt(),
@@ -195,9 +211,16 @@ def seal(run_dir: Path, signer: Any, shown: str) -> list[str]:
         return [f"Evidence: {shown}/ ({files}) (NOT signed: --no-sign)"]
     from drillkit.evidence.key_files import public_key_path
 
+    path = getattr(signer, "path", None)
+    if path is None:  # a cloud key: verifiers use its public key, exported once
+        return [
+            f"Evidence: {shown}/ ({files}) signed by {signer.key_id}",
+            f"Verify:   drill verify {shown} --key PUBLIC.pem "
+            f"(write it once: drill keys export-public {signer.key_id} --output PUBLIC.pem)",
+        ]
     return [
         f"Evidence: {shown}/ ({files})",
-        f"Verify:   drill verify {shown} --key {public_key_path(signer.path)}",
+        f"Verify:   drill verify {shown} --key {public_key_path(path)}",
     ]
 
 

@@ -85,17 +85,30 @@ def _new_passphrase() -> str:
 
 
 @keys.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def show(path: Path) -> None:
-    """Show a key file's key id and public key file; never the private key.
+@click.argument("reference", metavar="PATH|URI")
+def show(reference: str) -> None:
+    """Show a key's id and public key; never the private key.
 
     PATH is a private key (its PATH.pub is shown beside it) or a public key.
     The key id is the fingerprint evidence names its signer by: sha256 of the
     DER public key, as `openssl pkey -pubin -in PATH.pub -outform DER | sha256sum`
     computes it. An encrypted key is not decrypted: its id comes from PATH.pub.
+    A cloud key URI (awskms://..., azurekms://...) shows the key the service
+    names and its public key in PEM.
     """
+    from drillkit.cloud_keys import cloud_signer, is_key_uri
     from drillkit.evidence.key_files import describe_key_file
 
+    if is_key_uri(reference):
+        signer = cloud_signer(reference, origin="the key URI")
+        click.echo(f"key         {signer.key_id} ({signer.algorithm}, held by the key service)")
+        click.echo(
+            f"verify with: drill verify DIR --key PUBLIC.pem, after "
+            f"`drill keys export-public {reference} --output PUBLIC.pem`"
+        )
+        click.echo(signer.public_key_pem.decode().rstrip())
+        return
+    path = Path(reference)
     info = describe_key_file(path)
     if info.kind == "public":
         what = f"{info.algorithm} public key"
@@ -116,6 +129,40 @@ def show(path: Path) -> None:
         click.echo(
             f"warning: {info.path} is readable by other users; run chmod 600 on it", err=True
         )
+
+
+@keys.command("export-public")
+@click.argument("reference", metavar="PATH|URI")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the public key (PEM). Refuses to overwrite a different key.",
+)
+def export_public(reference: str, output: Path) -> None:
+    """Write the public key of a signing key to a file, for `drill verify --key`.
+
+    For a cloud key (awskms://..., azurekms://...) this is how an auditor gets
+    a key to verify with offline: export it once, keep the file with the
+    evidence policy, and verify any number of bundles without cloud access.
+    For a key file it writes the public half (what PATH.pub already holds).
+    """
+    from drillkit.cloud_keys import cloud_signer, is_key_uri
+    from drillkit.errors import UserInputError
+    from drillkit.evidence.key_files import Ed25519FileSigner
+
+    if is_key_uri(reference):
+        pem = cloud_signer(reference, origin="the key URI").public_key_pem
+    else:
+        pem = Ed25519FileSigner.load(Path(reference), origin="PATH").public_key_pem
+    if output.exists() and output.read_bytes() != pem:
+        raise UserInputError(
+            f"{output} exists and holds another key",
+            fix="choose another --output, or remove the file if it is no longer needed",
+        )
+    output.write_bytes(pem)
+    click.echo(f"wrote {output}")
 
 
 @click.command(hidden=True)
