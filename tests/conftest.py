@@ -15,6 +15,7 @@ import pytest
 
 from drillkit.spec.repository import DrillRepository
 from tests.support.kube.fixtures import kube, kube_cluster, kube_config, kube_server  # noqa: F401
+from tests.support.moto_server import aws, moto_server  # noqa: F401
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 REAL_REPOSITORY = Path(__file__).resolve().parents[1]
