@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import record
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EXPERIMENT = ROOT / "experiments" / "kill-orders-pod.json"
@@ -85,6 +87,16 @@ def main() -> None:
         print(
             f"{label:<28}{mine:>10.3f}{mine_best:>9.3f}   {other_label:<28}{theirs:>10.3f}"
             f"{theirs / mine:>7.1f}x   <= {target:.2f} s {verdict}"
+        )
+        record(
+            "cold start",
+            label,
+            mine,
+            "s",
+            versus=f"{other_label} {theirs:.3f} s",
+            ratio=theirs / mine,
+            target=f"<= {target:.2f} s",
+            met=mine <= target,
         )
     shutil.rmtree(scratch, ignore_errors=True)
     sys.exit(1 if failed else 0)

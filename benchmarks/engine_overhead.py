@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import record
 from instant_provider import InstantProvider, register_instant_provider
 
 from drillkit.engine.plan import make_plan
@@ -103,6 +104,14 @@ def main() -> None:
         verdict = "met" if per_step <= TARGET_MS else "MISSED"
         failed |= per_step > TARGET_MS
         print(f"  {label:<20}{per_step:>10.3f}   <= {TARGET_MS:.1f} ms {verdict}")
+        record(
+            "engine overhead",
+            f"per {label}",
+            per_step,
+            "ms",
+            target=f"<= {TARGET_MS:.1f} ms",
+            met=per_step <= TARGET_MS,
+        )
     sys.exit(1 if failed else 0)
 
 

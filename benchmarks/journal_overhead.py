@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from figures import record
+
 from drillkit.engine.clock import SystemClock, rfc3339
 from drillkit.engine.journal import JournalWriter, read_journal
 
@@ -173,6 +175,22 @@ def main() -> None:
         print(row("bare json.loads per line", bare_read, len(events), None))
         print(row("journal read + verify", journal_read, len(events), bare_read))
         print(f"\n  journal size {size / 1e6:.1f} MB, {size / len(events):.0f} bytes per event")
+        record(
+            "journal",
+            "append per event",
+            journal_plain / len(events) * 1e6,
+            "µs",
+            versus="json.dumps + os.write",
+            ratio=journal_plain / bare_plain,
+        )
+        record(
+            "journal",
+            "read + verify per event",
+            journal_read / len(events) * 1e6,
+            "µs",
+            versus="json.loads per line",
+            ratio=journal_read / bare_read,
+        )
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from figures import record
 
 from drillkit.engine.async_samplers import LATE_AFTER, AsyncSamplerGroup, BoundProbe
 from drillkit.engine.clock import SystemClock
@@ -327,6 +328,26 @@ def _report(args: argparse.Namespace, ports: int, run: _Run) -> bool:
             f"p95 {_rank(latencies, 0.95):.1f} ms   max {latencies[-1]:.1f} ms"
         )
     print(f"  target: < {TARGET_SHARE:.0%} of one core, 0 missed: {'met' if met else 'NOT met'}")
+    setting = f"{args.endpoints} endpoints every {args.interval_ms} ms, {args.seconds:g} s"
+    record(
+        "sampler capacity",
+        "CPU share of one core",
+        100 * share,
+        "%",
+        versus=setting,
+        ratio=share / TARGET_SHARE,
+        target=f"< {TARGET_SHARE:.0%}",
+        met=share < TARGET_SHARE,
+    )
+    record(
+        "sampler capacity",
+        "missed deadlines",
+        missed,
+        "samples",
+        versus=f"{taken} taken",
+        target="0",
+        met=missed == 0,
+    )
     return met
 
 

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from figures import record
 from instant_provider import InstantProvider, register_instant_provider
 
 from drillkit.engine.plan import make_plan
@@ -215,6 +216,16 @@ def main() -> None:
     )
     if args.keep:
         print(f"  bundle kept in {run_dir}")
+    record(
+        "verify",
+        f"drill verify on {megabytes:,.0f} MB",
+        megabytes / verify_seconds,
+        "MB/s",
+        versus=f"sha256sum {megabytes / sha_seconds:,.0f} MB/s",
+        ratio=ratio,
+        target=f"time within {TARGET_RATIO}x of sha256sum",
+        met=met,
+    )
     sys.exit(0 if met else 1)
 
 

@@ -35,7 +35,7 @@ from drillkit.engine.journal import JournalWriter
 from drillkit.engine.measure import RunSummary, summarize
 from drillkit.engine.plan import Plan, PlannedStep
 from drillkit.engine.progress import Progress
-from drillkit.engine.retry import MAX_ERROR_TEXT
+from drillkit.engine.retry import MAX_ERROR_TEXT, call_with_journaled_retry
 from drillkit.engine.rpo_canary import RpoCanary
 from drillkit.engine.run_facts import os_user, run_facts
 from drillkit.engine.run_id import new_run_id
@@ -57,6 +57,10 @@ from drillkit.spec.references import ProbeRef
 
 _POLL_SECONDS = 0.02
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+LOCK_RETRY_SECONDS = 60.0
+"""How long transient failures to take (or give back) the target lock are retried."""
 
 
 @dataclass
@@ -253,14 +257,19 @@ class Runner:
         )
 
         self._phase("lock")
-        self._lock = self.provider.acquire_lock(
-            self.run_id,
-            {
-                "user": self.options.operator,
-                "host": socket.gethostname(),
-                "drill": self.plan.drill.name,
-            },
-            self.options.lock_ttl_seconds,
+        holder = {
+            "user": self.options.operator,
+            "host": socket.gethostname(),
+            "drill": self.plan.drill.name,
+        }
+        # A busy control plane (429, 503, a reset) must not cost the drill: the lock is
+        # retried like any platform call. A lock another run holds is not transient.
+        self._lock = call_with_journaled_retry(
+            lambda: self.provider.acquire_lock(self.run_id, holder, self.options.lock_ttl_seconds),
+            journal=self.journal,
+            step=None,
+            what="acquire the target lock",
+            budget_seconds=LOCK_RETRY_SECONDS,
         )
         self.journal.append("lock-acquired", None, **self._lock.describe())
 
@@ -548,7 +557,13 @@ class Runner:
             return
         lock, self._lock = self._lock, None
         try:
-            lock.release()
+            call_with_journaled_retry(
+                lock.release,
+                journal=self.journal,
+                step=None,
+                what="release the target lock",
+                budget_seconds=LOCK_RETRY_SECONDS,
+            )
         except Exception as exc:
             message = exc.message if isinstance(exc, DrillError) else f"{type(exc).__name__}: {exc}"
             self.journal.append("warning", None, message=f"releasing the lock failed: {message}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -461,3 +462,31 @@ def test_raw_samples_are_written_per_sampler_next_to_the_journal(lab: Lab) -> No
     assert first["sinceFault"] < 0  # sampling starts before the fault
     canary = (result.run_dir / "samples" / "rpo-canary.jsonl").read_text().splitlines()
     assert json.loads(canary[0])["seq"] == 1
+
+
+def test_a_busy_control_plane_while_taking_the_lock_is_retried(lab: Lab) -> None:
+    from drillkit.errors import TransientError
+
+    class BusyProvider(TestProvider):
+        """Answers 429 to the first two attempts to take the lock, as a throttled API does."""
+
+        name = "test-busy-lock"
+        inherits_handlers = True
+        refusals = 2
+
+        def acquire_lock(self, run_id: str, holder: dict[str, object], ttl_seconds: float) -> Any:
+            if BusyProvider.refusals:
+                BusyProvider.refusals -= 1
+                raise TransientError("429 Too Many Requests while creating the lease")
+            return super().acquire_lock(run_id, holder, ttl_seconds)
+
+    lab.add_drill("zone", ZONE_FAULT + RESTORE)
+    repo = DrillRepository.discover(lab.root)
+    result = runner_for(lab, "zone", provider=BusyProvider(TARGET, repo.target(TARGET))).run()
+
+    assert result.summary.verdict == "passed"
+    events = read_journal(result.run_dir / "journal.jsonl").events
+    retries = [e for e in events if e.type == "retry"]
+    assert [e.data["call"] for e in retries] == ["acquire the target lock"] * 2
+    assert result.summary.retries == 2
+    assert lab.world["applied"] == {}
