@@ -1,0 +1,264 @@
+"""The shipped zone-outage drill, unchanged, on an EKS target: a real ``drill run`` process.
+
+The cluster is the Kubernetes API emulator with its controllers; its AWS side
+(VPC, one subnet per zone, an EC2 instance behind every node, the node group's
+Auto Scaling group) lives in moto, reached over HTTP by the real boto3 the
+provider uses. The emulator's nodes carry the providerIDs of the seeded
+instances, as kubelets on EC2 register them. The drill runs with ``mode:
+auto``, which on eks cuts the zone's subnets off with a deny-all network ACL
+and cordons and taints the zone's nodes; a thread reads moto and the
+emulator while the drill runs, so "the fault happened" is seen on the
+platform, and "it was undone exactly" is checked against what was there
+before. The signed evidence is verified offline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from drillkit.engine.journal import JournalEvent, read_journal
+from drillkit.providers.eks import RUN_ID_TAG
+from tests.support.aws_seed import (
+    REGION,
+    SeededAws,
+    client,
+    eks_target,
+    instance_states,
+    link_nodes,
+    seed_cluster,
+    subnet_acls,
+)
+from tests.support.dns_server import dns_server
+from tests.support.kube.catalogue import NODES
+from tests.support.kube.controllers import wait_for
+from tests.support.kube.fixtures import KubeCluster
+from tests.support.kube.server import KubeApiServer
+from tests.support.kube.workloads import WorkloadTiming
+from tests.support.moto_server import MotoServer
+from tests.support.orders_front import OrdersFront
+from tests.support.session import SESSION_VARIABLES, SIGNING_KEY
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "staging-eks"
+TAINT_KEY = "drillkit.io/zone-outage"
+
+
+@dataclass
+class Seen:
+    """What the platform looked like at some moment while the drill ran."""
+
+    zone_a_acls: set[str] = field(default_factory=set)
+    tainted: set[str] = field(default_factory=set)
+
+
+class Watcher:
+    """Polls moto and the emulator from a thread while the drill runs."""
+
+    def __init__(self, kube: KubeCluster, seeded: SeededAws) -> None:
+        self.kube, self.seeded, self.seen = kube, seeded, Seen()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eks-watcher", daemon=True)
+
+    def __enter__(self) -> Watcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        ec2 = client("ec2")
+        subnet = self.seeded.subnets["a"]
+        while not self._stop.wait(0.1):
+            answer = ec2.describe_network_acls(
+                Filters=[{"Name": "association.subnet-id", "Values": [subnet]}]
+            )
+            self.seen.zone_a_acls.update(a["NetworkAclId"] for a in answer["NetworkAcls"])
+            for node in self.kube.store.list(NODES):
+                if any(t["key"] == TAINT_KEY for t in node["spec"].get("taints") or []):
+                    self.seen.tainted.add(node["metadata"]["name"])
+
+
+@dataclass
+class Outcome:
+    seeded: SeededAws
+    acls_before: dict[str, str]
+    planned: subprocess.CompletedProcess[str]
+    result: subprocess.CompletedProcess[str]
+    verified: subprocess.CompletedProcess[str]
+    events: list[JournalEvent]
+    seen: Seen
+    acls_after: dict[str, str]
+    run_acls_after: list[str]
+    nodes_after: dict[str, dict[str, Any]]
+    states_after: dict[str, str]
+
+    def first(self, event_type: str) -> JournalEvent:
+        return next(e for e in self.events if e.type == event_type)
+
+
+@pytest.fixture(scope="module")
+def zone_outage(
+    moto_server: MotoServer,
+    kube_server: KubeApiServer,
+    kube_config: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Outcome]:
+    root = tmp_path_factory.mktemp("eks-repo")
+    for folder in ("drills", "probes", "runbooks", "experiments"):
+        shutil.copytree(ROOT / folder, root / folder)
+    with pytest.MonkeyPatch.context() as env:
+        # What the `aws` fixture does, for the whole module: one clean moto account.
+        moto_server.reset()
+        for name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_CONFIG_FILE"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_ENDPOINT_URL", moto_server.url)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", REGION)
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        kube_server.reset()
+        kube = KubeCluster(kube_server, kube_config, kube_config.parent / "kubectl-cache")
+        try:
+            kube.seed(nodes_per_zone=2)
+            seeded = seed_cluster(instances_per_zone=2)
+            link_nodes(kube.store, seeded)
+            kube.run_controllers(workloads=WorkloadTiming(start_seconds=1.0))
+            with (
+                OrdersFront(
+                    lambda: kube_server.store, root.parent / "eks-tls", region=REGION
+                ) as front,
+                dns_server() as (zone, nameserver),
+            ):
+                zone.set(front.address, "A", front.address)
+                target = eks_target(kube.target_settings()) | {
+                    "variables": {
+                        "orders_url": front.url,
+                        "orders_host": front.address,
+                        "orders_port": "8443",
+                        "dns_server": nameserver,
+                    },
+                }
+                target["regions"] = {"primary": REGION}
+                registry = {
+                    "apiVersion": "drillkit.io/v1",
+                    "kind": "TargetRegistry",
+                    "targets": {TARGET: target},
+                }
+                (root / "targets.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
+                environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
+                environment.update({k: os.environ[k] for k in SESSION_VARIABLES})
+                environment.update(
+                    {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "SSL_CERT_FILE": str(front.ca_file)}
+                )
+                environment.pop("SSL_CERT_DIR", None)
+
+                def drill(*args: str) -> subprocess.CompletedProcess[str]:
+                    return subprocess.run(
+                        [sys.executable, "-m", "drillkit", *args],
+                        cwd=root,
+                        env=environment,
+                        capture_output=True,
+                        text=True,
+                        timeout=180,
+                        check=False,
+                    )
+
+                subnets = [*seeded.subnets.values(), str(seeded.other_subnet)]
+                acls_before = subnet_acls(subnets)
+                planned = drill("plan", "zone-outage-orders", "--target", TARGET)
+                with Watcher(kube, seeded) as watcher:
+                    result = drill("run", "zone-outage-orders", "--target", TARGET)
+                runs = root / "reports" / "zone-outage-orders"
+                assert runs.is_dir(), result.stdout + result.stderr
+                folder = sorted(runs.iterdir())[-1]
+                verified = drill("verify", str(folder), "--key", os.environ[SIGNING_KEY] + ".pub")
+                run_acls = client("ec2").describe_network_acls(
+                    Filters=[{"Name": "tag-key", "Values": [RUN_ID_TAG]}]
+                )["NetworkAcls"]
+                yield Outcome(
+                    seeded=seeded,
+                    acls_before=acls_before,
+                    planned=planned,
+                    result=result,
+                    verified=verified,
+                    events=read_journal(folder / "journal.jsonl").events,
+                    seen=watcher.seen,
+                    acls_after=subnet_acls(subnets),
+                    run_acls_after=[a["NetworkAclId"] for a in run_acls],
+                    nodes_after={n["metadata"]["name"]: n["spec"] for n in kube.store.list(NODES)},
+                    states_after=instance_states(seeded.all_instances()),
+                )
+        finally:
+            kube.close()
+            kube_server.reset()
+
+
+def test_the_plan_lists_the_zones_subnet_its_acl_association_and_nodes(
+    zone_outage: Outcome,
+) -> None:
+    planned, seeded = zone_outage.planned, zone_outage.seeded
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    blast = planned.stdout.split("Blast radius (what each step touches now):\n", 1)[1]
+    lines = blast.splitlines()
+    assert lines[:3] == [
+        f"  lose-zone-a: zone {REGION}a (outage)",
+        f"  lose-zone-a: network-acl deny-all in {seeded.vpc} (create)",
+        f"  lose-zone-a: subnet {seeded.subnets['a']} "
+        f"(network ACL {seeded.default_acl} -> deny-all)",
+    ]
+    assert lines[3].startswith("  lose-zone-a: acl-association aclassoc-")
+    assert f"  lose-zone-a: node node-a-1 (cordon+taint {TAINT_KEY})" in lines
+    assert f"  lose-zone-a: node node-a-2 (cordon+taint {TAINT_KEY})" in lines
+
+
+def test_the_drill_passes_and_its_evidence_verifies(zone_outage: Outcome) -> None:
+    result = zone_outage.result
+    assert result.returncode == 0, result.stdout + result.stderr
+    ended = zone_outage.first("run-ended").data["summary"]
+    assert ended["verdict"] == "passed"
+    assert ended["faultsLeftApplied"] == []
+    assert zone_outage.verified.returncode == 0, zone_outage.verified.stdout
+
+
+def test_the_identity_names_the_aws_account_and_the_eks_cluster(zone_outage: Outcome) -> None:
+    identity = zone_outage.first("identity").data
+    assert identity["provider"] == "eks"
+    assert identity["aws"]["account"] == "123456789012"
+    assert identity["aws"]["cluster"]["arn"] == zone_outage.seeded.cluster_arn
+
+
+def test_zone_a_was_cut_off_at_the_network_and_tainted_during_the_run(
+    zone_outage: Outcome,
+) -> None:
+    seeded = zone_outage.seeded
+    deny = zone_outage.first("fault-applied").data["result"]["network"]["networkAclId"]
+    assert zone_outage.seen.zone_a_acls == {seeded.default_acl, deny}
+    assert zone_outage.seen.tainted == {"node-a-1", "node-a-2"}
+    undo = zone_outage.first("fault-undo-planned").data
+    assert undo["undo"]["layers"]["network"]["subnets"] == [
+        {"subnetId": seeded.subnets["a"], "networkAclId": seeded.default_acl}
+    ]
+
+
+def test_everything_is_as_before_after_the_run(zone_outage: Outcome) -> None:
+    assert zone_outage.acls_after == zone_outage.acls_before
+    assert zone_outage.run_acls_after == []
+    assert set(zone_outage.states_after.values()) == {"running"}
+    for name, spec in zone_outage.nodes_after.items():
+        assert not spec.get("unschedulable"), name
+        assert not any(t["key"] == TAINT_KEY for t in spec.get("taints") or []), name
