@@ -176,3 +176,74 @@ def link_nodes(store: Any, seeded: SeededAws) -> None:
             store.edit(
                 NODES, "", name, lambda n, p=provider_id: n["spec"].update({"providerID": p})
             )
+
+
+RECORD = "orders.example.com"
+STANDBY = "us-west-2"
+
+
+@dataclass
+class SeededRoute53:
+    zone: str
+    """Hosted zone id (without ``/hostedzone/``)."""
+    checks: dict[str, str]
+    """region -> health check id (failover routing only)."""
+
+
+def seed_route53(routing: str = "failover") -> SeededRoute53:
+    """The orders name served from two regions: failover records (PRIMARY in us-east-1 with
+    a health check, SECONDARY in us-west-2 with its own) or weighted ones (100 and 50).
+
+    Real Route 53 evaluates the health checks and answers with the SECONDARY once the
+    PRIMARY's check fails; moto's checks always pass and it computes no failover, so tests
+    read the records and health check settings, which is what drillkit changes."""
+    route53 = client("route53")
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="drillkit-tests")
+    zone_id = zone["HostedZone"]["Id"].removeprefix("/hostedzone/")
+    checks: dict[str, str] = {}
+    changes = []
+    for index, region in enumerate((REGION, STANDBY)):
+        record: dict[str, Any] = {
+            "Name": f"{RECORD}.",
+            "Type": "A",
+            "TTL": 60,
+            "SetIdentifier": region,
+            "ResourceRecords": [{"Value": f"192.0.2.{10 + index}"}],
+        }
+        if routing == "failover":
+            check = route53.create_health_check(
+                CallerReference=f"orders-{region}",
+                HealthCheckConfig={
+                    "Type": "HTTPS",
+                    "FullyQualifiedDomainName": f"orders.{region}.example.com",
+                    "Port": 443,
+                    "ResourcePath": "/healthz",
+                    "RequestInterval": 10,
+                    "FailureThreshold": 2,
+                },
+            )["HealthCheck"]["Id"]
+            checks[region] = check
+            record |= {"Failover": "PRIMARY" if index == 0 else "SECONDARY", "HealthCheckId": check}
+        else:
+            record |= {"Weight": 100 if index == 0 else 50}
+        changes.append({"Action": "CREATE", "ResourceRecordSet": record})
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    return SeededRoute53(zone_id, checks)
+
+
+def route53_state(zone: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The orders records and the config of every health check they use, as Route 53 has them."""
+    route53 = client("route53")
+    records = [
+        r
+        for r in route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        if r["Name"] == f"{RECORD}."
+    ]
+    checks = {
+        r["HealthCheckId"]: route53.get_health_check(HealthCheckId=r["HealthCheckId"])[
+            "HealthCheck"
+        ]["HealthCheckConfig"]
+        for r in records
+        if r.get("HealthCheckId")
+    }
+    return records, checks

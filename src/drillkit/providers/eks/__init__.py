@@ -130,4 +130,5 @@ PROVIDERS.register(EksProvider)
 
 # Handlers register themselves on EksProvider when imported.
 import drillkit.providers.eks.node_faults  # noqa: E402
+import drillkit.providers.eks.traffic_faults  # noqa: E402
 import drillkit.providers.eks.zone_faults  # noqa: E402, F401
