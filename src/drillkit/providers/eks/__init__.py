@@ -18,7 +18,7 @@ from drillkit.providers.eks.aws_errors import call_aws
 from drillkit.providers.eks.session import AwsSession
 from drillkit.providers.kubernetes import KubernetesProvider
 from drillkit.providers.registry import PROVIDERS
-from drillkit.providers.sources import SecretSource
+from drillkit.providers.sources import BackupSource, SecretSource
 from drillkit.spec.targets import AwsSettings
 
 RUN_ID_TAG = "drillkit:run-id"
@@ -124,6 +124,12 @@ class EksProvider(KubernetesProvider):
 
             return SecretsManagerSecrets(self)
         return super().secret_source(source)
+
+    def backup_source(self) -> BackupSource | None:
+        """RDS point-in-time restore for ``rds:``/``rds-cluster:`` schedules, Velero otherwise."""
+        from drillkit.providers.eks.rds_backups import RdsOrVeleroBackups
+
+        return RdsOrVeleroBackups(self, super().backup_source())
 
 
 PROVIDERS.register(EksProvider)
