@@ -41,7 +41,6 @@ from tests.support.aws_seed import (
 )
 from tests.support.dns_server import dns_server
 from tests.support.kube.catalogue import NODES
-from tests.support.kube.controllers import wait_for
 from tests.support.kube.fixtures import KubeCluster
 from tests.support.kube.server import KubeApiServer
 from tests.support.kube.workloads import WorkloadTiming
