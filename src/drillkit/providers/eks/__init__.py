@@ -135,6 +135,7 @@ class EksProvider(KubernetesProvider):
 PROVIDERS.register(EksProvider)
 
 # Handlers register themselves on EksProvider when imported.
+import drillkit.providers.eks.acm_tls  # noqa: E402
 import drillkit.providers.eks.node_faults  # noqa: E402
 import drillkit.providers.eks.traffic_faults  # noqa: E402
 import drillkit.providers.eks.zone_faults  # noqa: E402, F401
