@@ -117,6 +117,12 @@ def apply(provider: EksProvider, undo: JsonDict, ctx: StepContext) -> JsonDict:
     subnets = [r["subnetId"] for r in undo["subnets"]]
     current = associations(provider, subnets)
     for subnet in subnets:
+        if subnet not in current:
+            raise PermanentError(
+                f"subnet {subnet} lost its network ACL association since the plan; "
+                "the zone was only partly cut off",
+                fix="drillkit reverts what it changed; check the VPC and run the drill again",
+            )
         association, now = current[subnet]
         if now != acl:
             provider.call(
