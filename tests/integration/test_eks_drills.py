@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,13 +111,47 @@ class Outcome:
         return next(e for e in self.events if e.type == event_type)
 
 
+@dataclass
+class World:
+    """The drill repository, its targets.yaml and environment, and the seeded platform."""
+
+    root: Path
+    environment: dict[str, str]
+    kube: KubeCluster
+    seeded: SeededAws
+
+    @property
+    def subnets(self) -> list[str]:
+        return [*self.seeded.subnets.values(), str(self.seeded.other_subnet)]
+
+    def drill(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "drillkit", *args],
+            cwd=self.root,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    def run_acls(self) -> list[str]:
+        found = client("ec2").describe_network_acls(
+            Filters=[{"Name": "tag-key", "Values": [RUN_ID_TAG]}]
+        )["NetworkAcls"]
+        return [a["NetworkAclId"] for a in found]
+
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        return {n["metadata"]["name"]: n["spec"] for n in self.kube.store.list(NODES)}
+
+
 @pytest.fixture(scope="module")
-def zone_outage(
+def world(
     moto_server: MotoServer,
     kube_server: KubeApiServer,
     kube_config: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Outcome]:
+) -> Iterator[World]:
     root = tmp_path_factory.mktemp("eks-repo")
     for folder in ("drills", "probes", "runbooks", "experiments"):
         shutil.copytree(ROOT / folder, root / folder)
@@ -165,46 +200,96 @@ def zone_outage(
                     {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "SSL_CERT_FILE": str(front.ca_file)}
                 )
                 environment.pop("SSL_CERT_DIR", None)
-
-                def drill(*args: str) -> subprocess.CompletedProcess[str]:
-                    return subprocess.run(
-                        [sys.executable, "-m", "drillkit", *args],
-                        cwd=root,
-                        env=environment,
-                        capture_output=True,
-                        text=True,
-                        timeout=180,
-                        check=False,
-                    )
-
-                subnets = [*seeded.subnets.values(), str(seeded.other_subnet)]
-                acls_before = subnet_acls(subnets)
-                planned = drill("plan", "zone-outage-orders", "--target", TARGET)
-                with Watcher(kube, seeded) as watcher:
-                    result = drill("run", "zone-outage-orders", "--target", TARGET)
-                runs = root / "reports" / "zone-outage-orders"
-                assert runs.is_dir(), result.stdout + result.stderr
-                folder = sorted(runs.iterdir())[-1]
-                verified = drill("verify", str(folder), "--key", os.environ[SIGNING_KEY] + ".pub")
-                run_acls = client("ec2").describe_network_acls(
-                    Filters=[{"Name": "tag-key", "Values": [RUN_ID_TAG]}]
-                )["NetworkAcls"]
-                yield Outcome(
-                    seeded=seeded,
-                    acls_before=acls_before,
-                    planned=planned,
-                    result=result,
-                    verified=verified,
-                    events=read_journal(folder / "journal.jsonl").events,
-                    seen=watcher.seen,
-                    acls_after=subnet_acls(subnets),
-                    run_acls_after=[a["NetworkAclId"] for a in run_acls],
-                    nodes_after={n["metadata"]["name"]: n["spec"] for n in kube.store.list(NODES)},
-                    states_after=instance_states(seeded.all_instances()),
-                )
+                yield World(root, environment, kube, seeded)
         finally:
             kube.close()
             kube_server.reset()
+
+
+@pytest.fixture(scope="module")
+def zone_outage(world: World) -> Outcome:
+    acls_before = subnet_acls(world.subnets)
+    planned = world.drill("plan", "zone-outage-orders", "--target", TARGET)
+    with Watcher(world.kube, world.seeded) as watcher:
+        result = world.drill("run", "zone-outage-orders", "--target", TARGET)
+    runs = world.root / "reports" / "zone-outage-orders"
+    assert runs.is_dir(), result.stdout + result.stderr
+    folder = sorted(runs.iterdir())[-1]
+    verified = world.drill("verify", str(folder), "--key", os.environ[SIGNING_KEY] + ".pub")
+    return Outcome(
+        seeded=world.seeded,
+        acls_before=acls_before,
+        planned=planned,
+        result=result,
+        verified=verified,
+        events=read_journal(folder / "journal.jsonl").events,
+        seen=watcher.seen,
+        acls_after=subnet_acls(world.subnets),
+        run_acls_after=world.run_acls(),
+        nodes_after=world.nodes(),
+        states_after=instance_states(world.seeded.all_instances()),
+    )
+
+
+@dataclass
+class Crash:
+    """A run killed (SIGKILL) right after its fault was applied, then ``drill recover``."""
+
+    acls_before: dict[str, str]
+    acls_while_dead: dict[str, str]
+    tainted_while_dead: list[str]
+    recovered: subprocess.CompletedProcess[str]
+    again: subprocess.CompletedProcess[str]
+    acls_after: dict[str, str]
+    run_acls_after: list[str]
+    nodes_after: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def crashed(world: World, zone_outage: Outcome) -> Crash:
+    """Runs after ``zone_outage`` (on the platform it left as it found it)."""
+    acls_before = subnet_acls(world.subnets)
+    runs = world.root / "reports" / "zone-outage-orders"
+    known = set(runs.iterdir()) if runs.is_dir() else set()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drillkit", "run", "zone-outage-orders", "--target", TARGET],
+        cwd=world.root,
+        env=world.environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    folder: Path | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        new = sorted(set(runs.iterdir()) - known) if runs.is_dir() else []
+        if new and (new[0] / "journal.jsonl").exists():
+            folder = new[0]
+            events = read_journal(folder / "journal.jsonl", verify=False).events
+            if any(e.type == "fault-applied" for e in events):
+                break
+        time.sleep(0.05)
+    process.kill()
+    _, stderr = process.communicate(timeout=10)
+    assert folder is not None, stderr.decode()
+    acls_while_dead = subnet_acls(world.subnets)
+    tainted = sorted(
+        name
+        for name, spec in world.nodes().items()
+        if any(t["key"] == TAINT_KEY for t in spec.get("taints") or [])
+    )
+    recovered = world.drill("recover", folder.name)
+    again = world.drill("recover", folder.name)
+    return Crash(
+        acls_before=acls_before,
+        acls_while_dead=acls_while_dead,
+        tainted_while_dead=tainted,
+        recovered=recovered,
+        again=again,
+        acls_after=subnet_acls(world.subnets),
+        run_acls_after=world.run_acls(),
+        nodes_after=world.nodes(),
+    )
 
 
 def test_the_plan_lists_the_zones_subnet_its_acl_association_and_nodes(
@@ -261,3 +346,23 @@ def test_everything_is_as_before_after_the_run(zone_outage: Outcome) -> None:
     for name, spec in zone_outage.nodes_after.items():
         assert not spec.get("unschedulable"), name
         assert not any(t["key"] == TAINT_KEY for t in spec.get("taints") or []), name
+
+
+def test_a_killed_run_leaves_the_zone_cut_off_and_drill_recover_puts_it_back(
+    crashed: Crash, world: World
+) -> None:
+    zone_a = world.seeded.subnets["a"]
+    assert crashed.acls_while_dead[zone_a] != crashed.acls_before[zone_a]
+    assert crashed.tainted_while_dead == ["node-a-1", "node-a-2"]
+
+    assert crashed.recovered.returncode == 0, crashed.recovered.stdout + crashed.recovered.stderr
+    assert crashed.acls_after == crashed.acls_before
+    assert crashed.run_acls_after == []
+    for name, spec in crashed.nodes_after.items():
+        assert not spec.get("unschedulable"), name
+        assert not any(t["key"] == TAINT_KEY for t in spec.get("taints") or []), name
+    assert "undone: lose-zone-a/zone-outage" in crashed.recovered.stdout
+    # Recovering again finds nothing left to undo, in the journal and on the platform.
+    assert crashed.again.returncode == 0, crashed.again.stdout + crashed.again.stderr
+    assert "recovered: 0 fault(s) undone" in crashed.again.stdout
+    assert "Traceback" not in crashed.again.stderr
