@@ -9,7 +9,9 @@ auto``, which on eks cuts the zone's subnets off with a deny-all network ACL
 and cordons and taints the zone's nodes; a thread reads moto and the
 emulator while the drill runs, so "the fault happened" is seen on the
 platform, and "it was undone exactly" is checked against what was there
-before. The signed evidence is verified offline.
+before. The signed evidence is verified offline. A second run is killed right
+after its fault is applied, and ``drill recover`` must undo it from the
+journal alone.
 """
 
 from __future__ import annotations
