@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 PROVIDER_ID = re.compile(r"^aws:///(?P<zone>[a-z0-9-]+)/(?P<instance>i-[0-9a-f]+)$")
 POLL_SECONDS = 1.0
+PAGE = 100
 
 
 def instance_of(provider_id: str | None, node: str) -> str:
@@ -51,31 +52,28 @@ def describe(provider: EksProvider, instance_ids: list[str]) -> list[JsonDict]:
     """Id, state, zone, VPC and Auto Scaling group of each instance, checked to be the cluster's."""
     if not instance_ids:
         return []
-    ec2 = provider.client("ec2")
-    answer = provider.call(
-        f"describe instances {', '.join(instance_ids)}",
-        lambda: ec2.describe_instances(InstanceIds=instance_ids),
-    )
     vpc = provider.vpc_id()
     records = []
-    for reservation in answer["Reservations"]:
-        for instance in reservation["Instances"]:
-            tags = {t["Key"]: t["Value"] for t in instance.get("Tags") or []}
-            record = {
-                "id": instance["InstanceId"],
-                "state": instance["State"]["Name"],
-                "zone": instance["Placement"]["AvailabilityZone"],
-                "vpcId": instance.get("VpcId"),
-                "autoScalingGroup": tags.get("aws:autoscaling:groupName"),
-            }
-            if record["vpcId"] != vpc or not str(record["zone"]).startswith(provider.region):
-                raise PermanentError(
-                    f"refused: instance {record['id']} is in {record['vpcId']} "
-                    f"({record['zone']}), outside cluster `{provider.aws_settings.cluster}`'s "
-                    f"VPC {vpc} in {provider.region}",
-                    fix="check the node's providerID and the target's `aws` section",
-                )
-            records.append(record)
+    what = f"describe instances {', '.join(instance_ids[:5])}"
+    for instance in _described(provider, instance_ids, what):
+        tags = {t["Key"]: t["Value"] for t in instance.get("Tags") or []}
+        record = {
+            "id": instance["InstanceId"],
+            "state": instance["State"]["Name"],
+            "zone": instance["Placement"]["AvailabilityZone"],
+            "vpcId": instance.get("VpcId"),
+            "autoScalingGroup": tags.get("aws:autoscaling:groupName"),
+        }
+        gone = record["state"] in ("shutting-down", "terminated")  # never acted on
+        outside = record["vpcId"] != vpc or not str(record["zone"]).startswith(provider.region)
+        if outside and not gone:
+            raise PermanentError(
+                f"refused: instance {record['id']} is in {record['vpcId']} "
+                f"({record['zone']}), outside cluster `{provider.aws_settings.cluster}`'s "
+                f"VPC {vpc} in {provider.region}",
+                fix="check the node's providerID and the target's `aws` section",
+            )
+        records.append(record)
     return sorted(records, key=lambda r: str(r["id"]))
 
 
@@ -83,15 +81,29 @@ def states(provider: EksProvider, instance_ids: list[str]) -> dict[str, str]:
     """instance id -> state name; a terminated instance that AWS forgot counts as terminated."""
     if not instance_ids:
         return {}
-    ec2 = provider.client("ec2")
-    answer = provider.call(
-        "describe instance states",
-        lambda: ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": instance_ids}]),
-    )
     found = {i: "terminated" for i in instance_ids}
-    for reservation in answer["Reservations"]:
-        for instance in reservation["Instances"]:
-            found[instance["InstanceId"]] = instance["State"]["Name"]
+    for instance in _described(provider, instance_ids, "describe instance states"):
+        found[instance["InstanceId"]] = instance["State"]["Name"]
+    return found
+
+
+def _described(provider: EksProvider, instance_ids: list[str], what: str) -> list[JsonDict]:
+    """Every instance of ``instance_ids`` AWS still knows, read in pages of ``PAGE`` ids
+    (filters take at most 200 values; a zone of a large cluster holds thousands)."""
+    ec2 = provider.client("ec2")
+    paginator = ec2.get_paginator("describe_instances")
+    found: list[JsonDict] = []
+    for start in range(0, len(instance_ids), PAGE):
+        chunk = instance_ids[start : start + PAGE]
+        pages = provider.call(
+            what,
+            lambda chunk=chunk: list(
+                paginator.paginate(Filters=[{"Name": "instance-id", "Values": chunk}])
+            ),
+        )
+        for page in pages:
+            for reservation in page["Reservations"]:
+                found.extend(reservation["Instances"])
     return found
 
 

@@ -69,7 +69,10 @@ def _subnets(group: JsonDict) -> list[str]:
 
 def _zone_instances(provider: EksProvider, zone: str, groups: list[JsonDict]) -> list[JsonDict]:
     """Instances in ``zone``: the groups' and the Kubernetes nodes' (Karpenter's have no group)."""
+    from kubernetes import client
+
     from drillkit.providers.kubernetes.faults import ZONE_LABEL
+    from drillkit.providers.kubernetes.selectors import paged
 
     ids = {
         i["InstanceId"]
@@ -77,13 +80,12 @@ def _zone_instances(provider: EksProvider, zone: str, groups: list[JsonDict]) ->
         for i in g.get("Instances") or []
         if i.get("AvailabilityZone") == zone
     }
-    from kubernetes import client
-
     core = client.CoreV1Api(provider.api_client)
     nodes = provider.api(
-        "list nodes", lambda: core.list_node(label_selector=f"{ZONE_LABEL}={zone}")
+        "list nodes",
+        lambda: list(paged(core.list_node, label_selector=f"{ZONE_LABEL}={zone}")),
     )
-    for node in nodes.items if nodes is not None else []:
+    for node in nodes or []:
         ids.add(instances.instance_of(node.spec.provider_id, node.metadata.name))
     described = instances.describe(provider, sorted(ids))
     return [r for r in described if r["zone"] == zone]
