@@ -10,9 +10,8 @@ recover`` does in a new process), must be harmless.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -179,33 +178,11 @@ def test_node_failure_restart_reboots_and_leaves_nothing_stopped(
 def test_node_failure_terminate_waits_for_the_node_group_to_replace_the_capacity(
     provider: EksProvider, seeded: SeededAws
 ) -> None:
-    # Real AWS: the node group's Auto Scaling group sees the terminated instance fail its
-    # health check and launches a replacement. moto does not, so a thread plays the group:
-    # once the victim is terminated, it is swapped for a new instance (desired stays 3).
+    # AWS: the group's health check notices the terminated instance and launches a
+    # replacement. moto's group replaces an instance terminated through EC2 at once (in its
+    # first subnet's zone), so the fault finds the capacity back on its first look.
     assert seeded.group is not None
     victim = seeded.instances["c"][0]
-    replacement: list[str] = []
-
-    def replace() -> None:
-        autoscaling, ec2 = client("autoscaling"), client("ec2")
-        deadline = time.monotonic() + 20
-        while instance_states([victim])[victim] != "terminated":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(0.3)  # the fault is polling the group by now, and finds it short
-        autoscaling.detach_instances(
-            InstanceIds=[victim],
-            AutoScalingGroupName=seeded.group,
-            ShouldDecrementDesiredCapacity=True,
-        )
-        new = ec2.run_instances(
-            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=seeded.subnets["b"]
-        )["Instances"][0]["InstanceId"]
-        autoscaling.attach_instances(InstanceIds=[new], AutoScalingGroupName=seeded.group)
-        replacement.append(new)
-
-    player = threading.Thread(target=replace, daemon=True)
-    player.start()
     ctx = ProbeContext()
     handler = provider.fault_handler("node-failure")
     assert handler is not None
@@ -213,13 +190,44 @@ def test_node_failure_terminate_waits_for_the_node_group_to_replace_the_capacity
 
     undo = handler.prepare(intent, ctx)
     result = handler.apply(intent, undo, ctx)
-    player.join(timeout=10)
 
     assert undo["instances"][0]["autoScalingGroup"] == seeded.group
     assert result == {"mode": "terminate", "instances": [victim]}
-    assert replacement and instance_states(replacement) == {replacement[0]: "running"}
+    assert instance_states([victim]) == {victim: "terminated"}
+    members = [i["InstanceId"] for i in group(seeded.group)["Instances"]]
+    assert victim not in members and len(members) == 3
+    assert set(instance_states(members).values()) == {"running"}
     assert ("capacity-replaced", {"groups": [seeded.group]}) in ctx.notes
     assert "selfHealing" in handler.revert(undo, ctx)
+
+
+@dataclass
+class HurriedContext(ProbeContext):
+    """A step with one second left."""
+
+    def remaining(self) -> float:
+        return 1.0
+
+
+def test_node_failure_terminate_fails_clearly_when_the_group_does_not_replace_in_time(
+    provider: EksProvider, seeded: SeededAws
+) -> None:
+    # The group replaces the terminated instance, but another of its instances is stopped
+    # (not serving): the group stays short of its desired capacity in running instances.
+    client("ec2").stop_instances(InstanceIds=seeded.instances["a"])
+    handler = provider.fault_handler("node-failure")
+    assert handler is not None
+    intent = NodeFailure(type="node-failure", mode="terminate", nodes={"zone": "b"})
+    ctx = HurriedContext()
+    undo = handler.prepare(intent, ctx)
+
+    with pytest.raises(PermanentError) as caught:
+        handler.apply(intent, undo, ctx)
+
+    assert caught.value.message == (
+        f"Auto Scaling groups {seeded.group} did not replace the terminated capacity in time"
+    )
+    assert "describe-scaling-activities" in (caught.value.fix or "")
 
 
 def test_node_failure_refuses_an_instance_outside_the_clusters_vpc(

@@ -23,6 +23,7 @@ from tests.support.aws_seed import (
     RECORD,
     REGION,
     STANDBY,
+    client,
     eks_target,
     route53_state,
     seed_route53,
@@ -160,3 +161,35 @@ def test_a_target_without_a_route53_record_says_what_to_add(aws: MotoServer) -> 
         handler.prepare(RegionOutage(type="region-outage"), ProbeContext())
 
     assert "aws.route53" in (caught.value.fix or "")
+
+
+def test_a_failover_record_without_a_health_check_is_refused_before_any_change(
+    aws: MotoServer,
+) -> None:
+    seeded = seed_route53("failover")
+    route53 = client("route53")
+    records, _ = route53_state(seeded.zone)
+    primary = next(r for r in records if r["Failover"] == "PRIMARY")
+    unchecked = {k: v for k, v in primary.items() if k != "HealthCheckId"}
+    route53.change_resource_record_sets(
+        HostedZoneId=seeded.zone,
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": unchecked}]},
+    )
+    before = route53_state(seeded.zone)
+    handler = make_provider(seeded.zone).fault_handler("region-outage")
+    assert handler is not None
+
+    with pytest.raises(UserInputError) as caught:
+        handler.prepare(RegionOutage(type="region-outage"), ProbeContext())
+
+    assert caught.value.message.startswith(f"failover record {REGION} of {RECORD}. has no health")
+    assert route53_state(seeded.zone) == before
+
+
+def test_region_outage_mode_compute_is_refused_on_eks(aws: MotoServer) -> None:
+    seeded = seed_route53("weighted")
+    handler = make_provider(seeded.zone).fault_handler("region-outage")
+    assert handler is not None
+
+    with pytest.raises(UserInputError, match="mode `compute` is not available on eks"):
+        handler.impact(RegionOutage(type="region-outage", mode="compute"))
