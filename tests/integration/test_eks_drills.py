@@ -9,13 +9,15 @@ auto``, which on eks cuts the zone's subnets off with a deny-all network ACL
 and cordons and taints the zone's nodes; a thread reads moto and the
 emulator while the drill runs, so "the fault happened" is seen on the
 platform, and "it was undone exactly" is checked against what was there
-before. The signed evidence is verified offline. A second run is killed right
+before. The run signs its evidence with a KMS key in moto, and the evidence
+is verified offline with the exported public key. A second run is killed right
 after its fault is applied, and ``drill recover`` must undo it from the
 journal alone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -47,15 +49,18 @@ from tests.support.kube.catalogue import NODES
 from tests.support.kube.fixtures import KubeCluster
 from tests.support.kube.server import KubeApiServer
 from tests.support.kube.workloads import WorkloadTiming
+from tests.support.moto_kms import digest_signing
 from tests.support.moto_server import MotoServer
 from tests.support.orders_front import OrdersFront
-from tests.support.session import SESSION_VARIABLES, SIGNING_KEY
+from tests.support.session import SESSION_VARIABLES
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "staging-eks"
 TAINT_KEY = "drillkit.io/zone-outage"
+KMS_ALIAS = "alias/drillkit-evidence"
+KMS_URI = f"awskms:///{KMS_ALIAS}"
 
 
 @dataclass
@@ -108,6 +113,8 @@ class Outcome:
     run_acls_after: list[str]
     nodes_after: dict[str, dict[str, Any]]
     states_after: dict[str, str]
+    signed_by: str
+    """The key id of the attestation's signature."""
 
     def first(self, event_type: str) -> JournalEvent:
         return next(e for e in self.events if e.type == event_type)
@@ -202,7 +209,12 @@ def world(
                     {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "SSL_CERT_FILE": str(front.ca_file)}
                 )
                 environment.pop("SSL_CERT_DIR", None)
-                yield World(root, environment, kube, seeded)
+                # Evidence of runs on this target is signed by a KMS key (ECC_NIST_P256).
+                kms = client("kms")
+                key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
+                kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key["KeyMetadata"]["KeyId"])
+                with digest_signing():
+                    yield World(root, environment, kube, seeded)
         finally:
             kube.close()
             kube_server.reset()
@@ -213,11 +225,26 @@ def zone_outage(world: World) -> Outcome:
     acls_before = subnet_acls(world.subnets)
     planned = world.drill("plan", "zone-outage-orders", "--target", TARGET)
     with Watcher(world.kube, world.seeded) as watcher:
-        result = world.drill("run", "zone-outage-orders", "--target", TARGET)
+        result = world.drill(
+            "run", "zone-outage-orders", "--target", TARGET, "--signing-key", KMS_URI
+        )
     runs = world.root / "reports" / "zone-outage-orders"
     assert runs.is_dir(), result.stdout + result.stderr
     folder = sorted(runs.iterdir())[-1]
-    verified = world.drill("verify", str(folder), "--key", os.environ[SIGNING_KEY] + ".pub")
+    exported = world.drill("keys", "export-public", KMS_URI, "-o", "kms.pem")
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    # The auditor verifies offline: the exported key file, no AWS endpoint or credentials.
+    offline = {**world.environment, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    offline.pop("AWS_ACCESS_KEY_ID", None)
+    verified = subprocess.run(
+        [sys.executable, "-m", "drillkit", "verify", str(folder), "--key", "kms.pem"],
+        cwd=world.root,
+        env=offline,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return Outcome(
         seeded=world.seeded,
         acls_before=acls_before,
@@ -230,6 +257,9 @@ def zone_outage(world: World) -> Outcome:
         run_acls_after=world.run_acls(),
         nodes_after=world.nodes(),
         states_after=instance_states(world.seeded.all_instances()),
+        signed_by=json.loads((folder / "attestation.intoto.json").read_text())["signatures"][0][
+            "keyid"
+        ],
     )
 
 
@@ -312,13 +342,16 @@ def test_the_plan_lists_the_zones_subnet_its_acl_association_and_nodes(
     assert f"  lose-zone-a: node node-a-2 (cordon+taint {TAINT_KEY})" in lines
 
 
-def test_the_drill_passes_and_its_evidence_verifies(zone_outage: Outcome) -> None:
+def test_the_drill_passes_and_its_kms_signed_evidence_verifies_offline(
+    zone_outage: Outcome,
+) -> None:
     result = zone_outage.result
     assert result.returncode == 0, result.stdout + result.stderr
     ended = zone_outage.first("run-ended").data["summary"]
     assert ended["verdict"] == "passed"
     assert ended["faultsLeftApplied"] == []
     assert zone_outage.verified.returncode == 0, zone_outage.verified.stdout
+    assert zone_outage.signed_by.startswith("arn:aws:kms:us-east-1:123456789012:key/")
 
 
 def test_the_identity_names_the_aws_account_and_the_eks_cluster(zone_outage: Outcome) -> None:

@@ -13,6 +13,7 @@ moto's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -20,8 +21,9 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture
-def kms_digest_signing() -> Iterator[None]:
+@contextlib.contextmanager
+def digest_signing() -> Iterator[None]:
+    """While open, the in-process moto server signs DIGEST messages as KMS does."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, utils
     from moto.kms.responses import KmsResponse
@@ -52,3 +54,9 @@ def kms_digest_signing() -> Iterator[None]:
         yield
     finally:
         KmsResponse.sign = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def kms_digest_signing() -> Iterator[None]:
+    with digest_signing():
+        yield
