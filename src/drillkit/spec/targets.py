@@ -103,6 +103,15 @@ class KubernetesSettings(SpecModel):
         return self
 
 
+class Route53Record(SpecModel):
+    """The DNS name whose Route 53 records ``region-outage`` and ``traffic-failover`` move."""
+
+    hosted_zone_id: str = Field(pattern=r"^(/hostedzone/)?[A-Z0-9]{1,32}$")
+    record_name: str = Field(min_length=1)
+    """The record's DNS name (``orders.example.com``); failover or weighted records."""
+    record_type: Literal["A", "AAAA", "CNAME"] = "A"
+
+
 class AwsSettings(SpecModel):
     """The EKS cluster and how to authenticate (the standard boto3 chain otherwise)."""
 
@@ -110,6 +119,8 @@ class AwsSettings(SpecModel):
     cluster: str = Field(min_length=1)
     profile: str | None = None
     role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+    route53: Route53Record | None = None
+    """Where the service's traffic is routed; needed by region-outage and traffic-failover."""
 
 
 class AzureSettings(SpecModel):
