@@ -577,13 +577,14 @@ def _in_repository(state: _State) -> bool:
 
 def _add_command_groups() -> None:
     from drillkit.cli_evidence import report, verify
+    from drillkit.cli_gameday import gameday
     from drillkit.cli_history import history, metrics, scorecard
     from drillkit.cli_keys import keygen, keys
     from drillkit.cli_sandbox import sandbox
 
     for command in (report, verify, keys, keygen, sandbox):
         cli.add_command(command)
-    for command in (history, scorecard, metrics):
+    for command in (gameday, history, scorecard, metrics):
         cli.add_command(command)
 
 
