@@ -579,12 +579,13 @@ def _add_command_groups() -> None:
     from drillkit.cli_evidence import report, verify
     from drillkit.cli_gameday import gameday
     from drillkit.cli_history import history, metrics, scorecard
+    from drillkit.cli_interop import export_run, import_experiment
     from drillkit.cli_keys import keygen, keys
     from drillkit.cli_sandbox import sandbox
 
     for command in (report, verify, keys, keygen, sandbox):
         cli.add_command(command)
-    for command in (gameday, history, scorecard, metrics):
+    for command in (gameday, history, scorecard, metrics, import_experiment, export_run):
         cli.add_command(command)
 
 

@@ -123,9 +123,7 @@ class _Checks:
     def runs(self) -> str:
         root = (self.folder / str(self.state["predicate"].get("runsRoot", "../../.."))).resolve()
         linked = {
-            n: d
-            for n, d in self.state["subjects"].items()
-            if n.startswith(RUN_SUBJECT_PREFIX)
+            n: d for n, d in self.state["subjects"].items() if n.startswith(RUN_SUBJECT_PREFIX)
         }
         self.state["run_dirs"] = []
         for name, digest in sorted(linked.items()):
