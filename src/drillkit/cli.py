@@ -582,10 +582,13 @@ def _add_command_groups() -> None:
     from drillkit.cli_interop import export_run, import_experiment
     from drillkit.cli_keys import keygen, keys
     from drillkit.cli_sandbox import sandbox
+    from drillkit.cli_schedule import schedule, upload_command
 
     for command in (report, verify, keys, keygen, sandbox):
         cli.add_command(command)
     for command in (gameday, history, scorecard, metrics, import_experiment, export_run):
+        cli.add_command(command)
+    for command in (schedule, upload_command):
         cli.add_command(command)
 
 
