@@ -125,7 +125,6 @@ def render_command(
 
     from drillkit.cloud_keys import is_key_uri
     from drillkit.errors import UserInputError
-    from drillkit.providers.evidence_upload import parse_destination
     from drillkit.schedule import manifests
 
     if signing_key_uri is not None and not is_key_uri(signing_key_uri):
@@ -135,7 +134,7 @@ def render_command(
             "file, use --signing-secret",
         )
     if upload is not None:
-        parse_destination(upload)
+        _uploads().parse_destination(upload)
     if len(cron.split()) != 5:
         raise UserInputError(
             f"--schedule {cron!r} is not a cron schedule of five fields",
@@ -219,9 +218,7 @@ def upload_command(source: Path, destination: str, retain_days: int, mode: str) 
     now + --retain-days in --mode. Unsigned runs are named and skipped.
     Exit codes: 0 uploaded, 1 an upload failed, 2 bad input or no Object Lock.
     """
-    from drillkit.providers.evidence_upload import upload
-
-    result = upload(source, destination, retain_days=retain_days, mode=mode)
+    result = _uploads().upload(source, destination, retain_days=retain_days, mode=mode)
     for skipped in result.skipped:
         click.echo(f"warning: skipped {skipped}", err=True)
     until = result.retain_until.strftime("%Y-%m-%d")
@@ -314,3 +311,11 @@ def _block_dumper() -> Any:
 
     BlockDumper.add_representer(str, text)
     return BlockDumper
+
+
+def _uploads() -> Any:
+    """The evidence upload provider, loaded by name like the cloud signers (``cloud_keys``):
+    it imports boto3, which only ``drillkit.providers`` may."""
+    import importlib
+
+    return importlib.import_module("drillkit.providers.evidence_upload")
