@@ -25,11 +25,12 @@ _SPARK = "▁▂▃▄▅▆▇█"
 
 
 def _reports(state: Any, reports_dir: Path | None) -> Path:
+    """The reports folder; the default one may not exist yet (no run so far: empty history)."""
     from drillkit.cli import _output_dir
     from drillkit.errors import UserInputError
 
     folder = _output_dir(state, reports_dir)
-    if not folder.is_dir():
+    if not folder.is_dir() and reports_dir is not None:
         raise UserInputError(
             f"{folder}: no such reports folder",
             fix="run a drill first, or pass --reports with the folder holding the run bundles",

@@ -295,3 +295,27 @@ def test_metrics_are_prometheus_text_and_written_atomically_for_the_textfile_col
     assert 'drillkit_runs{drill="pod-kill-orders",target="sandbox"} 2' in text
     types = [line for line in text.splitlines() if line.startswith("# TYPE")]
     assert len(types) == len(set(types)) == 9
+
+
+def test_inside_a_repository_a_drill_without_runs_is_never_run_and_fails_the_gate(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    repo = tmp_path / "repo"
+    shutil.copytree(root / "drills", repo / "drills")
+    for folder in ("probes", "runbooks", "experiments"):
+        shutil.copytree(root / folder, repo / folder)
+    (repo / "policy.yaml").write_text(
+        "apiVersion: drillkit.io/v1\nkind: ReadinessPolicy\nspec:\n  targets: [sandbox]\n"
+    )
+
+    result = drill("scorecard", "--drill", "restore-orders", "--format", "json", cwd=repo)
+
+    assert result.returncode == 1, result.stderr
+    card = json.loads(result.stdout)
+    assert card["policy"].endswith("policy.yaml")
+    assert [
+        (line["drill"], line["target"], line["status"], line["reasons"]) for line in card["lines"]
+    ] == [("restore-orders", "sandbox", "never-run", ["no run on this target"])]
