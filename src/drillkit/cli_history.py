@@ -47,44 +47,64 @@ def _index(state: Any, reports_dir: Path | None) -> Any:
     return index
 
 
+_key_option = click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Signers' public key (PEM), or a folder of *.pub/*.pem; repeatable.",
+)
+
+
 @click.command()
 @click.argument("drill", required=False)
 @click.option("--target", "-t", "target_name", default=None, help="Only runs on this target.")
 @_reports_option
+@_key_option
 @click.option(
     "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 @click.pass_obj
 def history(
-    state: Any, drill: str | None, target_name: str | None, reports_dir: Path | None, output: str
+    state: Any,
+    drill: str | None,
+    target_name: str | None,
+    reports_dir: Path | None,
+    keys: tuple[Path, ...],
+    output: str,
 ) -> None:
     """Runs from the evidence: verdicts, RTO and RPO against objectives, and their trend.
 
     Read from an index next to the reports (reports/.index.sqlite), rebuilt
     from the bundles whenever it is missing or stale: the bundles are the truth.
     """
+    from drillkit.history.evidence_check import check_evidence, load_keys
     from drillkit.history.index import latest
 
+    public_keys = load_keys(keys)
     with _index(state, reports_dir) as index:
         runs = index.runs(drill, target_name)
+        evidence = {r.run_dir: check_evidence(index, r, public_keys).state for r in runs}
     if output == "json":
         import json
         from dataclasses import asdict
 
-        click.echo(json.dumps([asdict(r) for r in runs], indent=2))
+        click.echo(
+            json.dumps([asdict(r) | {"evidence": evidence[r.run_dir]} for r in runs], indent=2)
+        )
         return
     if not runs:
         click.echo("no runs" + (f" of {drill}" if drill else "") + " in the history")
         return
     click.echo(
         f"{'finished (UTC)':<20} {'drill':<24} {'version':<8} {'target':<16} {'verdict':<8} "
-        f"{'RTO':>16} {'RPO':>16}  signed"
+        f"{'RTO':>16} {'RPO':>16}  evidence"
     )
     for r in runs:
         click.echo(
             f"{r.finished_at[:19].replace('T', ' '):<20} {r.drill:<24} {r.version:<8} "
             f"{r.target:<16} {r.verdict:<8} {_versus(r.rto_seconds, r.rto_objective_seconds):>16} "
-            f"{_versus(r.rpo_seconds, r.rpo_objective_seconds):>16}  {'yes' if r.signed else 'NO'}"
+            f"{_versus(r.rpo_seconds, r.rpo_objective_seconds):>16}  {evidence[r.run_dir]}"
         )
     click.echo("")
     for (name, where), group in latest(runs):
@@ -99,14 +119,7 @@ def history(
 
 @click.command()
 @_reports_option
-@click.option(
-    "--key",
-    "keys",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Signers' public key (PEM), or a folder of *.pub/*.pem; repeatable. Each line's "
-    "last passing run must verify with one of them. Without --key, evidence is not checked.",
-)
+@_key_option
 @click.option(
     "--policy",
     "policy_file",

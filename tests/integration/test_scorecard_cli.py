@@ -254,6 +254,18 @@ def test_history_lists_runs_oldest_first_and_the_index_is_rebuilt_when_lost(
     assert rows[1].split()[6:8] == ["20s/30s", "3s/300s"]
     assert rows[2].split()[5] == "failed"
     assert "restore-orders on sandbox: 1/2 passed" in first.stdout
+    assert rows[1].endswith("  not checked")
+
+    checked = drill(
+        "history", "--reports", str(reports), "--key", "keys/team.key.pub", cwd=tmp_path
+    )
+    verdicts = {line.split()[2]: line.split()[-1] for line in checked.stdout.splitlines()[1:7]}
+    assert verdicts == {
+        "zone-outage-orders": "verified",
+        "pod-kill-orders": "verified",
+        "restore-orders": "verified",
+        "readiness-orders": "failed",
+    }
 
     index = reports / ".index.sqlite"
     index.write_bytes(b"not a database at all")
