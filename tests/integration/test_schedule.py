@@ -27,7 +27,7 @@ from tests.support.kube.fixtures import KubeCluster
 from tests.support.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
-KUBERNETES_VERSION = "1.30"
+KUBERNETES_VERSION = "1.31"  # what the emulator says it is
 DRILLS = ("pod-kill-orders", "restore-orders", "zone-outage-orders", "readiness-orders")
 
 
