@@ -89,6 +89,14 @@ def permissions_command(state: Any, target_name: str, drills: tuple[str, ...]) -
     show_default=True,
 )
 @click.option(
+    "--gameday",
+    "gameday_plan",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Schedule this game-day plan (one CronJob running `drill gameday run`) instead of "
+    "one CronJob per drill; its drills are the DRILLS.",
+)
+@click.option(
     "--service-account-annotation",
     "annotations",
     multiple=True,
@@ -110,6 +118,7 @@ def render_command(
     upload: str | None,
     retain_days: int,
     lock_mode: str,
+    gameday_plan: Path | None,
     annotations: tuple[str, ...],
 ) -> None:
     """Write the manifests of CronJobs that run DRILLS (default: all) on TARGET in-cluster.
@@ -140,6 +149,9 @@ def render_command(
             f"--schedule {cron!r} is not a cron schedule of five fields",
             fix='e.g. --schedule "0 3 * * 1" (Mondays 03:00)',
         )
+    gameday_file: tuple[str, str, str] | None = None
+    if gameday_plan is not None:
+        gameday_file, drills = _gameday(gameday_plan, target_name, drills)
     repo, plans, permissions = _plan(state, target_name, drills)
     target = repo.target(target_name)
     options = manifests.ScheduleOptions(
@@ -165,9 +177,10 @@ def render_command(
     items: list[dict[str, str]] = []
     in_cluster = _in_cluster_targets(target_name, target)
     if repository_from == "configmap":
-        configmap, items = manifests.repository_configmap(
-            options, manifests.repository_files(Path(repo.root), in_cluster)
-        )
+        repository = manifests.repository_files(Path(repo.root), in_cluster)
+        if gameday_file is not None:
+            repository[gameday_file[1]] = gameday_file[2]
+        configmap, items = manifests.repository_configmap(options, repository)
         size = sum(len(v.encode()) for v in configmap["data"].values())
         if size > manifests.CONFIGMAP_LIMIT:
             raise UserInputError(
@@ -175,10 +188,15 @@ def render_command(
                 fix="use --repository image to bake it into the runner image",
             )
         files["30-repository-configmap.yaml"] = [configmap]
-    for plan in plans:
-        files[f"40-cronjob-{plan.drill.name}.yaml"] = [
-            manifests.cronjob(options, plan.drill.name, items)
+    if gameday_file is not None:
+        job = manifests.Job.gameday(options, gameday_file[0], gameday_file[1])
+        files[f"40-cronjob-gameday-{gameday_file[0]}.yaml"] = [
+            manifests.cronjob(options, job, items)
         ]
+    else:
+        for plan in plans:
+            job = manifests.Job.drill(options, plan.drill.name)
+            files[f"40-cronjob-{plan.drill.name}.yaml"] = [manifests.cronjob(options, job, items)]
     output_dir.mkdir(parents=True, exist_ok=True)
     for name, documents in files.items():
         text = yaml.dump_all(documents, Dumper=_block_dumper(), sort_keys=False, width=100)
@@ -187,17 +205,12 @@ def render_command(
     (output_dir / "Dockerfile").write_text(manifests.dockerfile(options), encoding="utf-8")
     click.echo(f"wrote {output_dir / 'Dockerfile'}")
     if repository_from == "image":
+        if gameday_file is not None:
+            click.echo(f"note: copy {gameday_plan} into the image at /repo/{gameday_file[1]}")
         (output_dir / "targets.yaml").write_text(in_cluster, encoding="utf-8")
         click.echo(f"wrote {output_dir / 'targets.yaml'} (copy it to the image's build context)")
     _print_permissions(permissions)
-    click.echo("Next:")
-    if signing_key_uri is None:
-        click.echo(
-            f"  kubectl -n {namespace} create secret generic {signing_secret} "
-            f"--from-file={manifests.KEY_FILE}=PATH/TO/PRIVATE.key"
-        )
-    click.echo(f"  docker build -f {output_dir / 'Dockerfile'} -t {image} . && docker push {image}")
-    click.echo(f"  kubectl apply -f {output_dir}")
+    _print_next(options, output_dir)
 
 
 @click.command("upload")
@@ -319,3 +332,43 @@ def _uploads() -> Any:
     import importlib
 
     return importlib.import_module("drillkit.providers.evidence_upload")
+
+
+def _gameday(
+    path: Path, target_name: str, drills: tuple[str, ...]
+) -> tuple[tuple[str, str, str], tuple[str, ...]]:
+    """(plan name, its path in the repository mount, its text) and the plan's drills."""
+    from drillkit.errors import UserInputError
+    from drillkit.gameday.plan_file import load_plan
+
+    loaded = load_plan(path)
+    entries = [e for e in loaded.plan.spec.entries if e.is_drill]
+    elsewhere = sorted({loaded.target_of(e) for e in entries} - {target_name})
+    if elsewhere:
+        raise UserInputError(
+            f"{path}: the game-day also runs on {', '.join(elsewhere)}; a CronJob on "
+            f"{target_name} reaches only its own cluster",
+            fix="split the plan per target, or schedule it where every target is reachable",
+        )
+    if drills:
+        raise UserInputError(
+            "give either DRILLS or --gameday: the game-day's drills are its entries",
+            fix=f"drop the drill names: drill schedule render --target {target_name} "
+            f"--gameday {path} ...",
+        )
+    names = tuple(dict.fromkeys(str(e.drill) for e in entries))
+    return (loaded.name, f"gamedays/{loaded.name}.yaml", loaded.raw.decode("utf-8")), names
+
+
+def _print_next(options: Any, output_dir: Path) -> None:
+    from drillkit.schedule.manifests import KEY_FILE
+
+    click.echo("Next:")
+    if options.signing_key_uri is None:
+        click.echo(
+            f"  kubectl -n {options.namespace} create secret generic {options.signing_secret} "
+            f"--from-file={KEY_FILE}=PATH/TO/PRIVATE.key"
+        )
+    image = options.image
+    click.echo(f"  docker build -f {output_dir / 'Dockerfile'} -t {image} . && docker push {image}")
+    click.echo(f"  kubectl apply -f {output_dir}")

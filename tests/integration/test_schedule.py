@@ -227,3 +227,45 @@ def test_upload_keeps_signed_evidence_under_object_lock_and_skips_unsigned_runs(
     refused = drill(tmp_path, "upload", str(reports), "--to", "s3://plain/orders")
     assert refused.returncode == 2
     assert refused.stderr.splitlines()[0] == "error: s3://plain has no Object Lock"
+
+
+def test_a_game_day_is_scheduled_as_one_cronjob_with_its_plan_in_the_repository(
+    repo: Path, kube_cluster: KubeCluster
+) -> None:
+    plan = repo / "q4-orders.yaml"
+    plan.write_text(
+        "apiVersion: drillkit.io/v1\nkind: GameDay\nmetadata: {name: q4-orders}\n"
+        "spec:\n  target: staging-k8s\n  entries:\n"
+        "    - drill: readiness-orders\n    - drill: pod-kill-orders\n"
+    )
+    out = repo / "gameday-schedule"
+
+    result = drill(
+        repo,
+        "schedule",
+        "render",
+        "--target",
+        "staging-k8s",
+        "--gameday",
+        str(plan),
+        "--output",
+        str(out),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.glob("40-*")) == ["40-cronjob-gameday-q4-orders.yaml"]
+    for document in documents(out):
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+    created = kube_cluster.kubectl("create", "--validate=false", "-f", str(out), check=False)
+    assert created.returncode == 0, created.stderr
+    [job] = kube_cluster.store.list(CRONJOBS, "drillkit")
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["command"][2].splitlines()[1] == (
+        "drill gameday run /repo/gamedays/q4-orders.yaml --yes"
+    )
+    assert {"key": "gamedays__q4-orders.yaml", "path": "gamedays/q4-orders.yaml"} in pod["volumes"][
+        2
+    ]["configMap"]["items"]
+    [configmap] = kube_cluster.store.list(CONFIGMAPS, "drillkit")
+    assert configmap["data"]["gamedays__q4-orders.yaml"] == plan.read_text()
+    assert "core/pods" in result.stdout  # pod-kill-orders' permissions are in

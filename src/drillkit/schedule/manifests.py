@@ -141,8 +141,29 @@ def repository_configmap(
     return document, items
 
 
-def cronjob(options: ScheduleOptions, drill: str, items: list[dict[str, str]]) -> dict[str, Any]:
-    name = f"drill-{drill}-{options.target}"[:52].rstrip("-")
+@dataclass(frozen=True)
+class Job:
+    """What one CronJob runs: a drill, or a game-day plan from the repository."""
+
+    name: str
+    command: str
+    label: tuple[str, str]
+
+    @classmethod
+    def drill(cls, options: ScheduleOptions, drill: str) -> Job:
+        command = f"drill run {shlex.quote(drill)} --target {shlex.quote(options.target)} --yes"
+        name = f"drill-{drill}-{options.target}"[:52].rstrip("-")
+        return cls(name, command, ("drillkit.io/drill", drill))
+
+    @classmethod
+    def gameday(cls, options: ScheduleOptions, plan: str, path: str) -> Job:
+        command = f"drill gameday run {shlex.quote(f'{MOUNT_REPOSITORY}/{path}')} --yes"
+        name = f"gameday-{plan}-{options.target}"[:52].rstrip("-")
+        return cls(name, command, ("drillkit.io/gameday", plan))
+
+
+def cronjob(options: ScheduleOptions, job: Job, items: list[dict[str, str]]) -> dict[str, Any]:
+    name = job.name
     env: list[dict[str, Any]] = [
         {"name": "DRILLKIT_REPO", "value": MOUNT_REPOSITORY},
         {"name": "DRILLKIT_OUTPUT", "value": MOUNT_EVIDENCE},
@@ -197,7 +218,7 @@ def cronjob(options: ScheduleOptions, drill: str, items: list[dict[str, str]]) -
         "name": "drill",
         "image": options.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", run_script(options, drill)],
+        "command": ["/bin/sh", "-c", run_script(options, job.command)],
         "env": env,
         "volumeMounts": mounts,
         "resources": {
@@ -230,7 +251,7 @@ def cronjob(options: ScheduleOptions, drill: str, items: list[dict[str, str]]) -
                         "metadata": {
                             "labels": {
                                 "app.kubernetes.io/name": "drillkit",
-                                "drillkit.io/drill": drill,
+                                job.label[0]: job.label[1],
                             }
                         },
                         "spec": {
@@ -250,10 +271,9 @@ def cronjob(options: ScheduleOptions, drill: str, items: list[dict[str, str]]) -
     }
 
 
-def run_script(options: ScheduleOptions, drill: str) -> str:
+def run_script(options: ScheduleOptions, command: str) -> str:
     """The container's shell script: run, then upload; fail when either did."""
-    run = f"drill run {shlex.quote(drill)} --target {shlex.quote(options.target)} --yes"
-    lines = ["set -u", f"{run}", "status=$?"]
+    lines = ["set -u", command, "status=$?"]
     if options.upload:
         upload = (
             f"drill upload {MOUNT_EVIDENCE} --to {shlex.quote(options.upload)} "
