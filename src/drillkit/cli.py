@@ -306,6 +306,10 @@ def plan(state: _State, name: str, target_name: str, list_all: bool) -> None:
     planned = _plan(state, name, target_name)
     out = console()
     print_plan(out, planned)
+    if planned.target.kubernetes is not None:  # what a scheduled run's service account needs
+        from drillkit.cli_schedule import print_plan_permissions
+
+        print_plan_permissions(planned)
     try:
         provider_cls = PROVIDERS.get(planned.target.provider)
     except NotImplementedYet:

@@ -372,3 +372,11 @@ def _print_next(options: Any, output_dir: Path) -> None:
     image = options.image
     click.echo(f"  docker build -f {output_dir / 'Dockerfile'} -t {image} . && docker push {image}")
     click.echo(f"  kubectl apply -f {output_dir}")
+
+
+def print_plan_permissions(planned: Any) -> None:
+    """The Kubernetes permissions of one plan, as `drill plan` shows them."""
+    from drillkit.schedule.rbac import permissions
+
+    settings = planned.target.kubernetes
+    _print_permissions(permissions([planned], settings.lock_namespace, settings.velero_namespace))

@@ -269,3 +269,12 @@ def test_a_game_day_is_scheduled_as_one_cronjob_with_its_plan_in_the_repository(
     [configmap] = kube_cluster.store.list(CONFIGMAPS, "drillkit")
     assert configmap["data"]["gamedays__q4-orders.yaml"] == plan.read_text()
     assert "core/pods" in result.stdout  # pod-kill-orders' permissions are in
+
+
+def test_drill_plan_on_a_kubernetes_target_shows_the_permissions_too(repo: Path) -> None:
+    result = drill(repo, "plan", "pod-kill-orders", "--target", "staging-k8s")
+
+    # The target's kubeconfig does not exist, so the blast radius cannot be listed; the
+    # permissions come from the plan alone and are shown before that.
+    assert "Permissions (least privilege from the drills' steps):" in result.stdout
+    assert "  namespace orders         core/pods " in result.stdout
