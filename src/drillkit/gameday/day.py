@@ -17,6 +17,7 @@ every drill entry ran and passed.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from drillkit.errors import DrillError
 from drillkit.gameday.plan_file import Entry, LoadedPlan
 
 PASSED, FAILED, SKIPPED, NOT_RUN = "passed", "failed", "skipped", "not-run"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,11 @@ def _run_entry(
     except DrillError as exc:  # refused before it ran: a guard, a version, a missing key
         outcome.status, outcome.reason = FAILED, exc.message
         say(f"[{index + 1}/{total}] {outcome.name} on {target}: NOT RUN ({exc.message})")
+        return
+    except Exception as exc:  # a bug must not cost the day its record: the bundle says so
+        logger.exception("game-day entry %s failed", outcome.name)
+        outcome.status, outcome.reason = FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        say(f"[{index + 1}/{total}] {outcome.name} on {target}: ERROR ({outcome.reason})")
         return
     finally:
         outcome.ended_at = _now()

@@ -25,6 +25,8 @@ def plan(tmp_path: Path, entries: str) -> Path:
 def run_by_name(entry: Entry, target: str) -> DrillRun:
     if entry.drill == "refused":
         raise GuardRefused("refused: the target is in a freeze window")
+    if entry.drill == "broken":
+        raise RuntimeError("provider bug")
     return DrillRun(f"run-{entry.drill}", Path("/nonexistent"), VERDICTS[str(entry.drill)])
 
 
@@ -71,6 +73,16 @@ def test_a_run_refused_by_a_guard_is_a_failed_entry_with_the_reason(tmp_path: Pa
     path = plan(tmp_path, "    - drill: refused\n    - drill: a\n")
     assert statuses(path)[0] == ("refused", "failed", "refused: the target is in a freeze window")
     assert statuses(path)[1][1] == "skipped"
+
+
+def test_an_internal_error_in_one_run_is_recorded_and_the_day_goes_on_to_its_gates(
+    tmp_path: Path,
+) -> None:
+    path = plan(tmp_path, "    - drill: broken\n    - {drill: a, gate: none}\n")
+    assert statuses(path) == [
+        ("broken", "failed", "internal error: RuntimeError: provider bug"),
+        ("a", "passed", "run run-a passed"),
+    ]
 
 
 def test_requires_must_name_an_earlier_entry_and_names_must_be_unique(tmp_path: Path) -> None:
