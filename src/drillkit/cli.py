@@ -519,6 +519,16 @@ def recover(
         )
     else:
         click.echo(f"recovered: {len(result.reverted)} fault(s) undone")
+    if result.damage:
+        from drillkit.engine.recovery import RECOVERY_JOURNAL
+
+        click.echo(
+            f"error: the run's journal is damaged ({result.damage}); its evidence cannot be "
+            f"trusted or signed again. This recovery is recorded in {RECOVERY_JOURNAL}; "
+            "the damaged journal was left as found",
+            err=True,
+        )
+        sys.exit(result.exit_code)
     if result.reverted or result.failed or result.repaired_bytes:
         # The journal grew: render the reports again and sign the bundle as it now is.
         from drillkit.cli_evidence import recovery_signer, seal

@@ -32,7 +32,7 @@ from drillkit.evidence.attestation import (
 )
 from drillkit.evidence.bundle import ATTESTATION, hash_files, list_files
 from drillkit.evidence.how_to_verify import verification
-from drillkit.evidence.keys import ECDSA_P256_SHA256, fingerprint
+from drillkit.evidence.keys import ECDSA_P256_SHA256, fingerprint, load_public_key
 from drillkit.evidence.no_sign import NO_SIGN, SIGNING_FACT
 from drillkit.evidence.report import report_json
 from drillkit.evidence.report_model import (
@@ -263,11 +263,19 @@ def resign(
     payload_type: str = PAYLOAD_TYPE,
     edit: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Sign what the folder holds now, keeping the signed predicate (the key holder's view).
+    """Sign what the folder holds now, keeping the signed predicate (the key holder's view),
+    but naming ``signer`` in it, as whoever holds a key and signs would.
 
     ``edit`` may change the statement document before it is signed.
     """
     predicate = read_statement_json(run_dir)["predicate"]
+    if isinstance(predicate.get("signer"), dict):
+        predicate["signer"] = {
+            **predicate["signer"],
+            "keyId": signer.key_id,
+            "algorithm": signer.algorithm,
+            "fingerprint": load_public_key(signer.public_key_pem, source="signer").fingerprint,
+        }
     files = hash_files(run_dir, list_files(run_dir))
     statement = Statement(tuple(Subject(f.name, f.sha256) for f in files), predicate)
     payload = statement.to_payload()

@@ -61,6 +61,11 @@ _CORRUPT_FIX = (
 )
 
 
+WRITE_AHEAD = frozenset({"fault-undo-planned"})
+"""Events that must be on disk before the change they record: never dropped, even while a
+broken journal's other events are (``JournalWriter.tolerate_failures``)."""
+
+
 class JournalError(DrillError):
     """A journal is missing, corrupt, or its hash chain is broken."""
 
@@ -154,6 +159,31 @@ def read_journal(path: Path, *, verify: bool = True) -> JournalRead:
     """
     read, _ = _read(Path(path), verify=verify)
     return read
+
+
+def read_intact_prefix(path: Path) -> tuple[list[JournalEvent], JournalError | None]:
+    """The events before the first one that fails to parse or chain, and that failure.
+
+    For ``drill recover`` on a damaged journal: every event of the prefix chains
+    from the genesis, so its undo records are as trustworthy as any journal's;
+    nothing after the damage is read.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from exc
+    lines = raw[: raw.rfind(b"\n") + 1].split(b"\n")[:-1]
+    events: list[JournalEvent] = []
+    previous = GENESIS
+    for index, line in enumerate(lines):
+        try:
+            event = _parse_line(Path(path).name, index + 1, line)
+            _verify_event(Path(path).name, index, event, line, previous)
+        except JournalError as exc:
+            return events, exc
+        previous = event.hash
+        events.append(event)
+    return events, None
 
 
 class JournalWriter:
@@ -253,10 +283,28 @@ class JournalWriter:
         self._head = head
         self._size = size
         self._broken = None
+        self._tolerant = False
+        self.dropped = 0
+        """Events not written because the journal had failed, once failures are tolerated."""
 
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def failure(self) -> DrillError | None:
+        """Why the journal stopped accepting events, if it did."""
+        return self._broken
+
+    def tolerate_failures(self) -> None:
+        """From now on, an event the journal can no longer write is dropped, not raised.
+
+        Only for cleanup (undo, unlock): once a fault is applied, a full disk must
+        not also stop its undo. Everything before stays strict, so no fault is
+        ever applied without its undo record on disk. Dropped events are
+        counted in ``dropped``; the caller reports ``failure`` at the end.
+        """
+        self._tolerant = True
 
     @property
     def head(self) -> str:
@@ -283,6 +331,8 @@ class JournalWriter:
         payload = {key: _json_copy(value, key) for key, value in data.items()}
         data_piece = _data_piece(payload)
         with self._lock:
+            if self._tolerant and self._broken is not None and type not in WRITE_AHEAD:
+                return self._dropped(type, step, payload)
             fd = self._open_fd()
             time = rfc3339(self._clock.wall())
             mono = float(self._clock.monotonic())
@@ -290,11 +340,25 @@ class JournalWriter:
             digest = hashlib.sha256(data_piece + rest_piece).hexdigest()
             event = JournalEvent(self._count, time, mono, type, step, payload, self._head, digest)
             line = _line(data_piece, digest, rest_piece)
-            self._write(fd, line)
+            try:
+                self._write(fd, line)
+            except DrillError:
+                if not self._tolerant or type in WRITE_AHEAD:
+                    raise
+                return self._dropped(type, step, payload)
             self._count += 1
             self._head = digest
             self._size += len(line)
         return event
+
+    def _dropped(self, type: str, step: str | None, payload: dict[str, Any]) -> JournalEvent:
+        """The event as it would have been, not written (the lock is held)."""
+        self.dropped += 1
+        time = rfc3339(self._clock.wall())
+        mono = float(self._clock.monotonic())
+        rest_piece = _rest_piece(self._count, time, mono, type, step, self._head)
+        digest = hashlib.sha256(_data_piece(payload) + rest_piece).hexdigest()
+        return JournalEvent(self._count, time, mono, type, step, payload, self._head, digest)
 
     def close(self) -> None:
         """Close the file; further appends raise ``ValueError``. Closing twice is fine."""

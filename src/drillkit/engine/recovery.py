@@ -18,7 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from drillkit.engine.journal import JournalError, JournalEvent, JournalWriter, read_journal
+from drillkit.engine.journal import (
+    JournalError,
+    JournalEvent,
+    JournalWriter,
+    read_intact_prefix,
+    read_journal,
+)
 from drillkit.engine.measure import pending_faults
 from drillkit.engine.progress import Progress
 from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
@@ -35,10 +41,13 @@ class RecoveryResult:
     reverted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     repaired_bytes: int = 0
+    damage: str | None = None
+    """What is wrong with a journal damaged in its middle; recovery then read the intact
+    events before the damage and recorded itself in ``RECOVERY_JOURNAL``."""
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.damage else 0
 
 
 class _RecoveryContext:
@@ -88,6 +97,10 @@ def newest_unfinished(output_dir: Path, target: str) -> Path:
     )
 
 
+RECOVERY_JOURNAL = "recovery.jsonl"
+"""Where ``drill recover`` journals itself when the run's own journal is damaged."""
+
+
 def recover(run_dir: Path, registry: ProviderRegistry, progress: Progress) -> RecoveryResult:
     """Undo every fault the run in ``run_dir`` still has applied."""
     path = run_dir / JOURNAL
@@ -102,7 +115,10 @@ def recover(run_dir: Path, registry: ProviderRegistry, progress: Progress) -> Re
         # Nothing to undo: leave the journal (and a signed bundle over it) untouched.
         progress.message("nothing to undo: every fault of this run is already reverted")
         return result
-    writer, torn = JournalWriter.resume(path)
+    try:
+        writer, torn = JournalWriter.resume(path)
+    except JournalError as damage:
+        return _recover_damaged(run_dir, damage, registry, progress, result)
     try:
         if torn:
             result.repaired_bytes = len(torn)
@@ -116,23 +132,91 @@ def recover(run_dir: Path, registry: ProviderRegistry, progress: Progress) -> Re
                 f"{JOURNAL}: removed a torn last line ({len(torn)} bytes) left by the crash"
             )
         events = read_journal(path).events
-        started = _run_started(events, path)
-        pending = pending_faults(events)
-        writer.append("recovery-started", None, pending=[e.data.get("faultId") for e in pending])
-        if not pending:
-            progress.message("nothing to undo: every fault of this run is already reverted")
-            writer.append("recovery-ended", None, reverted=[], failed=[])
-            return result
-        target = Target.model_validate(started.data["targetDefinition"])
-        provider_cls = registry.get(str(started.data["provider"]))
-        provider = provider_cls(str(started.data["target"]), target)
-        provider.open()
-        try:
-            for event in reversed(pending):
-                _revert(event, provider, writer, str(started.data["runId"]), result, progress)
-        finally:
-            provider.close()
-        writer.append("recovery-ended", None, reverted=result.reverted, failed=result.failed)
+        _undo_pending(events, path, writer, registry, progress, result, {})
+    finally:
+        writer.close()
+    return result
+
+
+def _undo_pending(
+    events: list[JournalEvent],
+    path: Path,
+    writer: JournalWriter,
+    registry: ProviderRegistry,
+    progress: Progress,
+    result: RecoveryResult,
+    facts: dict[str, Any],
+) -> None:
+    """Revert, newest first, every fault ``events`` planned and did not revert."""
+    started = _run_started(events, path)
+    pending = pending_faults(events)
+    writer.append(
+        "recovery-started", None, pending=[e.data.get("faultId") for e in pending], **facts
+    )
+    if not pending:
+        progress.message("nothing to undo: every fault of this run is already reverted")
+        writer.append("recovery-ended", None, reverted=[], failed=[])
+        return
+    target = Target.model_validate(started.data["targetDefinition"])
+    provider_cls = registry.get(str(started.data["provider"]))
+    provider = provider_cls(str(started.data["target"]), target)
+    provider.open()
+    try:
+        for event in reversed(pending):
+            _revert(event, provider, writer, str(started.data["runId"]), result, progress)
+    finally:
+        provider.close()
+    writer.append("recovery-ended", None, reverted=result.reverted, failed=result.failed)
+
+
+def _recover_damaged(
+    run_dir: Path,
+    damage: JournalError,
+    registry: ProviderRegistry,
+    progress: Progress,
+    result: RecoveryResult,
+) -> RecoveryResult:
+    """Undo what the intact part of a damaged journal says is applied; touch the journal not.
+
+    A journal damaged in its middle (an edit, a bad disk block) cannot be
+    continued: its chain is broken. Leaving the target broken as well would
+    make a bad record worse, so the faults planned in the events before the
+    damage are reverted (reverting is safe to repeat, so a fault whose
+    ``fault-reverted`` came after the damage costs nothing), and this
+    recovery is written to a journal of its own beside the damaged one, which
+    stays exactly as found for whoever investigates.
+    """
+    path = run_dir / JOURNAL
+    events, problem = read_intact_prefix(path)
+    result.damage = damage.message
+    progress.warning(
+        f"{damage.message}; undoing what the {len(events)} intact event(s) before the damage "
+        f"record, and writing this recovery to {RECOVERY_JOURNAL}"
+    )
+    if not events:
+        raise JournalError(
+            f"{path}: {damage.message}, and no intact event precedes it: the run's target "
+            "and undo records cannot be read",
+            fix="undo the drill's faults by hand from the plan (`drill plan`) and the "
+            "platform's own state",
+        )
+    facts = {
+        "damagedJournal": {
+            "problem": damage.message,
+            "intactEvents": len(events),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "detail": problem.message if problem is not None else None,
+        }
+    }
+    recovery_journal = run_dir / RECOVERY_JOURNAL
+    earlier: list[JournalEvent] = []
+    if recovery_journal.exists():  # an earlier recovery: what it reverted is done
+        earlier = read_journal(recovery_journal).events
+        writer, _ = JournalWriter.resume(recovery_journal)
+    else:
+        writer = JournalWriter(recovery_journal)
+    try:
+        _undo_pending(events + earlier, path, writer, registry, progress, result, facts)
     finally:
         writer.close()
     return result

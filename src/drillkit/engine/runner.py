@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel
 
@@ -179,11 +179,14 @@ class Runner:
                 self._phases()
             except DrillError as exc:
                 error = exc
+                self.journal.tolerate_failures()  # a full disk must not stop the undo
                 self._journal_error(exc)
             except Exception as exc:  # an internal error still ends in undo and a verdict
                 error = exc
+                self.journal.tolerate_failures()
                 self._journal_error(exc)
             finally:
+                self.journal.tolerate_failures()
                 if self._canary is not None:
                     self._canary.stop()  # before undo, so undo cannot pass for recovery
                 self._undo_everything()
@@ -198,9 +201,29 @@ class Runner:
         self.journal.close()
         self._write_samples()
         self.progress.close()
+        if self.journal.failure is not None:
+            self._report_lost_journal(self.journal.failure)
         if error is not None and not isinstance(error, DrillError | KeyboardInterrupt):
             raise error
         return RunResult(self.run_id, self.run_dir, summary)
+
+    def _report_lost_journal(self, failure: DrillError) -> NoReturn:
+        """The journal failed mid-run: say what was still done, and that the record is short."""
+        left = [f.fault_id for f in self.applied if not f.reverted]
+        done = (
+            f"undo failed for {', '.join(left)}; run `drill recover {self.run_id}` once the "
+            "journal can be written"
+            if left
+            else "every applied fault was undone"
+        )
+        raise DrillError(
+            f"{failure.message}; {done}, but {self.journal.dropped} event(s) after the failure "
+            "are missing from the journal, so this run's evidence is incomplete",
+            fix=failure.fix
+            if left
+            else "free disk space or choose another folder with "
+            "--output DIR; `drill recover` would only repeat the undo, harmlessly",
+        )
 
     # ------------------------------------------------------------------ phases
     def _phase(self, name: str) -> None:

@@ -204,6 +204,8 @@ class _State:
     statement: Statement | None = None
     run: RunPredicate | None = None
     subject_names: set[str] = field(default_factory=set)
+    signed_by: str = ""
+    """The ``keyid`` the verifying signature carries in the envelope (unsigned in DSSE)."""
 
 
 def _check_envelope(state: _State) -> str:
@@ -250,7 +252,9 @@ def _check_signature(state: _State) -> str:
             ) from None
     key = state.key
     data = envelope.pae()
-    if any(key.verify(signature.sig, data) for signature in envelope.signatures):
+    verifying = next((s for s in envelope.signatures if key.verify(s.sig, data)), None)
+    if verifying is not None:
+        state.signed_by = verifying.keyid
         return f"valid {key.algorithm} signature by key {key.fingerprint}"
     hints = sorted({s.keyid for s in envelope.signatures if s.keyid})
     named = f"; the envelope names key {', '.join(hints)}" if hints else ""
@@ -268,9 +272,38 @@ def _check_statement(state: _State) -> str:
         statement = Statement.from_payload(_need(state.envelope).payload)
     except InvalidAttestation as exc:
         raise _Failure(ATTESTATION, exc.problem, expected=exc.expected, found=exc.found) from None
+    _check_signer_named(state, statement)
     state.statement = statement
     state.run = statement.run
     return f"in-toto Statement v1, predicate {PREDICATE_TYPE}"
+
+
+def _check_signer_named(state: _State, statement: Statement) -> None:
+    """The signed predicate names the key that verified, and the envelope's hint agrees.
+
+    DSSE leaves ``keyid`` outside the signature, so an edited hint would
+    otherwise let a bundle claim another signer than the one whose key
+    verified it; the predicate's ``signer`` is signed, so it is the reference.
+    """
+    signer = statement.predicate.get("signer")
+    if not isinstance(signer, dict):
+        return  # older bundles carry no signer; the signature check already named the key
+    key = _need(state.key)
+    if signer.get("fingerprint") not in (None, key.fingerprint):
+        raise _Failure(
+            ATTESTATION,
+            "the signed predicate names another signing key than the one that verified",
+            expected=f"signer fingerprint {key.fingerprint}",
+            found=f"signer fingerprint {signer.get('fingerprint')}",
+        )
+    named = signer.get("keyId")
+    if named is not None and state.signed_by and state.signed_by != named:
+        raise _Failure(
+            ATTESTATION,
+            "the envelope's keyid does not match the signer the predicate names",
+            expected=f"keyid {named}",
+            found=f"keyid {state.signed_by}",
+        )
 
 
 def _check_subjects(state: _State) -> str:

@@ -27,6 +27,7 @@ from drillkit.engine.journal import (
     JournalError,
     JournalEvent,
     JournalWriter,
+    read_intact_prefix,
     read_journal,
 )
 from drillkit.errors import DrillError
@@ -508,6 +509,40 @@ def test_a_full_disk_stops_the_writer_with_a_drill_error() -> None:
         with pytest.raises(DrillError, match="No space left"):
             journal.append("run-ended")
         assert journal.count == 0
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_tolerating_failures_drops_cleanup_events_but_never_a_write_ahead_record() -> None:
+    journal = JournalWriter(Path("/dev/full"))
+    with journal:
+        with pytest.raises(DrillError):
+            journal.append("fault-applied")
+        journal.tolerate_failures()  # cleanup: undo must go on
+        dropped = journal.append("fault-reverted", "lose-zone-a", faultId="f1")
+        assert dropped.type == "fault-reverted" and len(dropped.hash) == 64
+        assert journal.dropped == 1 and journal.count == 0
+        assert journal.failure is not None and "No space left" in journal.failure.message
+        # A fault must never be applied without its undo record on disk.
+        with pytest.raises(DrillError, match="No space left"):
+            journal.append("fault-undo-planned", "lose-zone-b", faultId="f2")
+        assert journal.dropped == 1
+
+
+def test_the_intact_prefix_of_a_damaged_journal_ends_before_the_damage(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    with JournalWriter(path) as journal:
+        for number in range(6):
+            journal.append("step", None, number=number)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3].replace(b'"number":3', b'"number":9')
+    path.write_bytes(b"".join(lines))
+
+    events, problem = read_intact_prefix(path)
+
+    assert [e.data["number"] for e in events] == [0, 1, 2]
+    assert problem is not None and problem.message.endswith(
+        "event 3 hash does not match its content"
+    )
 
 
 def test_a_closed_writer_refuses_events(tmp_path: Path) -> None:

@@ -757,3 +757,34 @@ def test_trusting_the_bundle_key_fails_when_that_key_is_no_key(signed: Path) -> 
         "the bundle's public key is not usable",
     )
     assert failure.found == "is not a PEM public key"
+
+
+def test_an_edited_keyid_hint_fails_at_the_statement(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    # DSSE leaves keyid unsigned: a forger can claim another signer without breaking the
+    # signature, so the hint is held against the signer the signed predicate names.
+    claimed = "sha256:" + "0" * 64
+
+    def claim(document: dict[str, Any]) -> None:
+        document["signatures"][0]["keyid"] = claimed
+
+    edit_envelope_json(signed, claim)
+    failure = first_failure(verify(signed, signer))
+    assert failure.name == "statement"
+    assert failure.detail == "the envelope's keyid does not match the signer the predicate names"
+    assert failure.found == f"keyid {claimed}"
+
+
+def test_a_predicate_naming_another_key_than_the_one_that_verifies_fails(
+    signed: Path, signer: Ed25519FileSigner
+) -> None:
+    def other_signer(document: dict[str, Any]) -> None:
+        document["predicate"]["signer"]["fingerprint"] = "sha256:" + "1" * 64
+
+    resign(signed, signer, edit=other_signer)
+    failure = first_failure(verify(signed, signer))
+    assert failure.name == "statement"
+    assert failure.detail == (
+        "the signed predicate names another signing key than the one that verified"
+    )
