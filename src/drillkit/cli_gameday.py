@@ -98,6 +98,8 @@ def run_command(
     Exit codes: 0 every drill passed, 1 a drill failed or was skipped, 2 bad plan
     or input, 130 interrupted (the bundle records what ran).
     """
+    from datetime import UTC, datetime
+
     from drillkit.cli import EXIT_INTERRUPTED, _output_dir
     from drillkit.cli_evidence import run_signer
     from drillkit.engine.progress import PlainProgress
@@ -151,8 +153,6 @@ def run_command(
     )
     click.echo(f"Game-day {loaded.name}: {len(loaded.plan.spec.entries)} entries")
     result = run_day(loaded, runner, confirm=confirm, say=click.echo)
-    from datetime import UTC, datetime
-
     folder = write_gameday_bundle(result, output_dir, new_run_id(datetime.now(UTC)), day_signer)
     _print_result(result, repo.display(folder), day_signer)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else result.exit_code)
