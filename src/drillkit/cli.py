@@ -306,6 +306,10 @@ def plan(state: _State, name: str, target_name: str, list_all: bool) -> None:
     planned = _plan(state, name, target_name)
     out = console()
     print_plan(out, planned)
+    if planned.target.kubernetes is not None:  # what a scheduled run's service account needs
+        from drillkit.cli_schedule import print_plan_permissions
+
+        print_plan_permissions(planned)
     try:
         provider_cls = PROVIDERS.get(planned.target.provider)
     except NotImplementedYet:
@@ -587,10 +591,18 @@ def _in_repository(state: _State) -> bool:
 
 def _add_command_groups() -> None:
     from drillkit.cli_evidence import report, verify
+    from drillkit.cli_gameday import gameday
+    from drillkit.cli_history import history, metrics, scorecard
+    from drillkit.cli_interop import export_run, import_experiment
     from drillkit.cli_keys import keygen, keys
     from drillkit.cli_sandbox import sandbox
+    from drillkit.cli_schedule import schedule, upload_command
 
     for command in (report, verify, keys, keygen, sandbox):
+        cli.add_command(command)
+    for command in (gameday, history, scorecard, metrics, import_experiment, export_run):
+        cli.add_command(command)
+    for command in (schedule, upload_command):
         cli.add_command(command)
 
 

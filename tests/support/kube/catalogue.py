@@ -35,6 +35,43 @@ def _validate_pod(pod: JsonObject) -> Problems:
     return []
 
 
+def _validate_cronjob(cronjob: JsonObject) -> Problems:
+    spec = cronjob.get("spec") or {}
+    problems: Problems = []
+    if not spec.get("schedule"):
+        problems.append(("spec.schedule", "Required value"))
+    pod = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+    if not (pod or {}).get("containers"):
+        problems.append(("spec.jobTemplate.spec.template.spec.containers", "Required value"))
+    if (pod or {}).get("restartPolicy") not in ("OnFailure", "Never"):
+        problems.append(
+            (
+                "spec.jobTemplate.spec.template.spec.restartPolicy",
+                'Unsupported value: must be "OnFailure" or "Never"',
+            )
+        )
+    return problems
+
+
+def _validate_rules(role: JsonObject) -> Problems:
+    problems: Problems = []
+    for index, rule in enumerate(role.get("rules") or []):
+        if not rule.get("verbs"):
+            problems.append(
+                (f"rules[{index}].verbs", "Required value: verbs must contain at least one value")
+            )
+    return problems
+
+
+def _validate_binding(binding: JsonObject) -> Problems:
+    ref = binding.get("roleRef") or {}
+    problems: Problems = []
+    for key in ("apiGroup", "kind", "name"):
+        if not ref.get(key):
+            problems.append((f"roleRef.{key}", "Required value"))
+    return problems
+
+
 def _go_map(labels: dict[str, Any]) -> str:
     return (
         "map[string]string{"
@@ -170,6 +207,17 @@ SECRET_STORES = ResourceType("external-secrets.io", "v1beta1", "secretstores", "
 CLUSTER_SECRET_STORES = ResourceType("external-secrets.io", "v1beta1", "clustersecretstores",
                                      "ClusterSecretStore", namespaced=False, short_names=("css",),
                                      custom=True, subresources=("status",), generation=True)
+CRONJOBS = ResourceType("batch", "v1", "cronjobs", "CronJob", short_names=("cj",),
+                        categories=_ALL, subresources=("status",), generation=True,
+                        validate=_validate_cronjob)
+_RBAC = "rbac.authorization.k8s.io"
+ROLES = ResourceType(_RBAC, "v1", "roles", "Role", validate=_validate_rules)
+ROLE_BINDINGS = ResourceType(_RBAC, "v1", "rolebindings", "RoleBinding",
+                             validate=_validate_binding)
+CLUSTER_ROLES = ResourceType(_RBAC, "v1", "clusterroles", "ClusterRole", namespaced=False,
+                             validate=_validate_rules)
+CLUSTER_ROLE_BINDINGS = ResourceType(_RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding",
+                                     namespaced=False, validate=_validate_binding)
 # fmt: on
 
 ALL_RESOURCES: tuple[ResourceType, ...] = (
@@ -195,6 +243,11 @@ ALL_RESOURCES: tuple[ResourceType, ...] = (
     EXTERNAL_SECRETS,
     SECRET_STORES,
     CLUSTER_SECRET_STORES,
+    CRONJOBS,
+    ROLES,
+    ROLE_BINDINGS,
+    CLUSTER_ROLES,
+    CLUSTER_ROLE_BINDINGS,
 )
 REVIEWS = (SELF_SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_REVIEWS)
 """Answered, never stored."""

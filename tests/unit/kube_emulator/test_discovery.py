@@ -35,6 +35,8 @@ def test_version_and_api_groups_are_discoverable(kube: KubeCluster) -> None:
         "authentication.k8s.io": "v1",
         "velero.io": "v1",
         "external-secrets.io": "v1beta1",
+        "batch": "v1",
+        "rbac.authorization.k8s.io": "v1",
     }
 
 

@@ -14,6 +14,7 @@ experiment at a time. The Chaos Toolkit journal is kept in the run's journal
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -112,7 +113,7 @@ class ChaosToolkitHandler:
     def _run(self, experiment: dict[str, Any]) -> dict[str, Any]:
         from chaoslib.experiment import run_experiment
 
-        with self._cluster_environment():
+        with self._cluster_environment(), _without_chaoslib_signal_handlers():
             journal: dict[str, Any] = run_experiment(experiment, settings={})
         return journal
 
@@ -144,6 +145,25 @@ class ChaosToolkitHandler:
                         os.environ.pop(name, None)
                     else:
                         os.environ[name] = value
+
+
+@contextmanager
+def _without_chaoslib_signal_handlers() -> Iterator[None]:
+    """chaoslib installs SIGTERM/SIGUSR handlers around a run, which Python allows only in
+    the main thread; the runner runs steps in worker threads, and it handles SIGTERM itself
+    (undoing every fault). So chaoslib's handlers are left out while it runs here; callers
+    hold ``_ENVIRONMENT``, so one experiment at a time swaps them."""
+    import chaoslib.run
+
+    if threading.current_thread() is threading.main_thread():
+        yield
+        return
+    original = chaoslib.run.exit_signals
+    chaoslib.run.exit_signals = contextlib.nullcontext
+    try:
+        yield
+    finally:
+        chaoslib.run.exit_signals = original
 
 
 def _trim(journal: dict[str, Any]) -> Any:
