@@ -102,8 +102,8 @@ def upload(
             f"{source}: no signed evidence bundle to upload",
             fix="pass a run folder, or the reports folder holding signed runs",
         )
-    import boto3  # type: ignore[import-untyped]
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     s3 = boto3.client("s3")
     _require_object_lock(s3, bucket, ClientError)
