@@ -118,6 +118,15 @@ class AzureSettings(SpecModel):
     subscription_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
     resource_group: str = Field(min_length=1)
     cluster: str = Field(min_length=1)
+    resource_manager: str = Field(
+        default="https://management.azure.com", pattern=r"^https://[^/\s]+/?$"
+    )
+    """The Azure Resource Manager endpoint; another cloud's (``https://management.chinacloudapi.cn``,
+    ``https://management.usgovcloudapi.net``) for a sovereign cloud. Tokens are asked for it."""
+    traffic_manager_profile: str | None = Field(default=None, min_length=1)
+    """The Traffic Manager profile a region outage or traffic failover changes."""
+    traffic_manager_resource_group: str | None = Field(default=None, min_length=1)
+    """The profile's resource group, when not ``resourceGroup``."""
 
 
 class SandboxSettings(SpecModel):

@@ -45,8 +45,18 @@ LISTS = {
     "networksecuritygroups",
     "trafficmanagerprofiles",
 }
-ACTIONS = {"poweroff": "stopped", "deallocate": "deallocated", "restart": "running", "start": "running"}
-TRANSIENT = {"poweroff": "stopping", "deallocate": "deallocating", "restart": "starting", "start": "starting"}
+ACTIONS = {
+    "poweroff": "stopped",
+    "deallocate": "deallocated",
+    "restart": "running",
+    "start": "running",
+}
+TRANSIENT = {
+    "poweroff": "stopping",
+    "deallocate": "deallocating",
+    "restart": "starting",
+    "start": "starting",
+}
 
 
 def _b64url(data: bytes) -> str:
@@ -79,7 +89,9 @@ class ArmServer:
         """The Key Vault challenge's ``resource``. The SDK insists the vault host is a
         subdomain of it; ``127.0.0.1:PORT`` ends with ``.0.0.1:PORT``, which passes that
         check without turning it off, and keeps the vault's tokens apart from ARM's."""
-        self._thread = threading.Thread(target=self._http.serve_forever, name="arm-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="arm-server", daemon=True
+        )
 
     @property
     def identity_environment(self) -> dict[str, str]:
@@ -154,7 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def _error(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         self._send(status, {"error": {"code": code, "message": message}}, headers)
 
     def _body(self) -> Any:
@@ -327,8 +341,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
             return
         statuses = [
-            {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
-            {"code": f"PowerState/{found['_power']}", "level": "Info", "displayStatus": f"VM {found['_power']}"},
+            {
+                "code": "ProvisioningState/succeeded",
+                "level": "Info",
+                "displayStatus": "Provisioning succeeded",
+            },
+            {
+                "code": f"PowerState/{found['_power']}",
+                "level": "Info",
+                "displayStatus": f"VM {found['_power']}",
+            },
         ]
         self._send(200, {"platformUpdateDomain": 0, "platformFaultDomain": 0, "statuses": statuses})
 
@@ -394,19 +416,28 @@ class _Handler(BaseHTTPRequestHandler):
         if collection == "keys":
             key = self.world.keys.get(name)
             if key is None or (version and version != key.version):
-                self._error(404, "KeyNotFound", f"A key with (name/id) {name} was not found in this key vault.")
+                self._error(
+                    404,
+                    "KeyNotFound",
+                    f"A key with (name/id) {name} was not found in this key vault.",
+                )
                 return
             kid = f"{base}/keys/{name}/{key.version}"
             if method == "POST" and len(parts) == 4 and parts[3] == "sign":
                 if body.get("alg") != "ES256":
-                    self._error(400, "BadParameter", f"algorithm {body.get('alg')} does not fit the key")
+                    self._error(
+                        400, "BadParameter", f"algorithm {body.get('alg')} does not fit the key"
+                    )
                     return
                 digest = _unb64url(body["value"])
                 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
                 der = key.private_key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
                 r, s = decode_dss_signature(der)
-                self._send(200, {"kid": kid, "value": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))})
+                self._send(
+                    200,
+                    {"kid": kid, "value": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))},
+                )
                 return
             numbers = key.private_key.public_key().public_numbers()
             now = int(time.time())
@@ -427,7 +458,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         secret = self.world.secrets.get(name)
         if secret is None or (version and version != secret.version):
-            self._error(404, "SecretNotFound", f"A secret with (name/id) {name} was not found in this key vault.")
+            self._error(
+                404,
+                "SecretNotFound",
+                f"A secret with (name/id) {name} was not found in this key vault.",
+            )
             return
         if not secret.enabled:
             self._send(
@@ -441,7 +476,11 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
             return
-        attributes: JsonObject = {"enabled": True, "created": secret.updated, "updated": secret.updated}
+        attributes: JsonObject = {
+            "enabled": True,
+            "created": secret.updated,
+            "updated": secret.updated,
+        }
         if secret.expires is not None:
             attributes["exp"] = secret.expires
         answer: JsonObject = {

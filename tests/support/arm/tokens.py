@@ -56,7 +56,9 @@ class TokenIssuer:
         }
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         payload = _b64(json.dumps(claims).encode())
-        signature = _b64(hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        signature = _b64(
+            hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        )
         self.issued += 1
         return {
             "access_token": f"{header}.{payload}.{signature}",

@@ -99,7 +99,9 @@ class World:
             ]
 
     def start_operation(self, complete: Callable[[], None], resource_id: str | None = None) -> str:
-        operation = Operation(uuid.uuid4().hex, self.operation_polls, complete, resource_id=resource_id)
+        operation = Operation(
+            uuid.uuid4().hex, self.operation_polls, complete, resource_id=resource_id
+        )
         with self.lock:
             self.operations[operation.id] = operation
         return operation.id
@@ -107,7 +109,11 @@ class World:
     def instances(self) -> list[JsonObject]:
         """Every scale-set instance, in id order."""
         with self.lock:
-            return [r for r in self.resources.values() if r.get("type", "").endswith("/virtualMachines") and "_power" in r]
+            return [
+                r
+                for r in self.resources.values()
+                if r.get("type", "").endswith("/virtualMachines") and "_power" in r
+            ]
 
     def power(self, resource_id: str) -> str:
         found = self.get(resource_id)
@@ -165,12 +171,21 @@ def seed_aks(
     pools = pools or {"system": 1, "orders": 1}
     node_rg = f"MC_{resource_group}_{cluster}_{location}"
     base = f"/subscriptions/{subscription}/resourceGroups"
-    cluster_id = f"{base}/{resource_group}/providers/Microsoft.ContainerService/managedClusters/{cluster}"
+    cluster_id = (
+        f"{base}/{resource_group}/providers/Microsoft.ContainerService/managedClusters/{cluster}"
+    )
     vnet_id = f"{base}/{node_rg}/providers/Microsoft.Network/virtualNetworks/aks-vnet-12345678"
     subnet_id = f"{vnet_id}/subnets/aks-subnet"
     nsg_id = f"{base}/{node_rg}/providers/Microsoft.Network/networkSecurityGroups/aks-agentpool-12345678-nsg"
     layout = AksLayout(
-        subscription, resource_group, cluster, location, node_rg, cluster_id, nsg_id=nsg_id, subnet_id=subnet_id
+        subscription,
+        resource_group,
+        cluster,
+        location,
+        node_rg,
+        cluster_id,
+        nsg_id=nsg_id,
+        subnet_id=subnet_id,
     )
     profiles = []
     index = 0
@@ -178,7 +193,9 @@ def seed_aks(
         count = per_zone * len(zones)
         profiles.append({"name": pool, "count": count, "availabilityZones": list(zones)})
         scale_set = f"aks-{pool}-12345678-vmss"
-        vmss_id = f"{base}/{node_rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{scale_set}"
+        vmss_id = (
+            f"{base}/{node_rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{scale_set}"
+        )
         world.put(
             {
                 "id": vmss_id,
@@ -237,7 +254,8 @@ def seed_aks(
                 {
                     "name": computer,
                     "zone": zone,
-                    "providerID": "azure://" + instance_id.replace(f"/{node_rg}/", f"/{node_rg.lower()}/"),
+                    "providerID": "azure://"
+                    + instance_id.replace(f"/{node_rg}/", f"/{node_rg.lower()}/"),
                     "address": f"10.224.0.{4 + index}",
                     "instanceId": instance,
                     "scaleSet": scale_set,
@@ -285,7 +303,7 @@ def seed_aks(
         }
     )
     # An operator's own rule, which every fault must leave exactly as it was.
-    add_rule(world, nsg_id, "allow-https-in", priority=100, access="Allow", direction="Inbound")
+    add_rule(world, nsg_id, "allow-https-in", priority=200, access="Allow", direction="Inbound")
     layout.traffic_resource_group = resource_group
     layout.traffic_profile = "orders"
     layout.profile_id = seed_traffic_manager(
@@ -294,7 +312,9 @@ def seed_aks(
     return layout
 
 
-def add_rule(world: World, nsg_id: str, name: str, *, priority: int, access: str, direction: str) -> None:
+def add_rule(
+    world: World, nsg_id: str, name: str, *, priority: int, access: str, direction: str
+) -> None:
     rule = {
         "id": f"{nsg_id}/securityRules/{name}",
         "name": name,
@@ -347,7 +367,11 @@ def seed_traffic_manager(
             "properties": {
                 "profileStatus": "Enabled",
                 "trafficRoutingMethod": "Priority",
-                "dnsConfig": {"relativeName": name, "fqdn": f"{name}.trafficmanager.net", "ttl": 30},
+                "dnsConfig": {
+                    "relativeName": name,
+                    "fqdn": f"{name}.trafficmanager.net",
+                    "ttl": 30,
+                },
                 "monitorConfig": {"protocol": "HTTPS", "port": 443, "path": "/readyz"},
                 "endpoints": endpoints,
             },
