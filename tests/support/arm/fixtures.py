@@ -108,7 +108,6 @@ def arm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArmServer]:
         yield server
 
 
-
 @pytest.fixture
 def arm_environment(arm_server: ArmServer, monkeypatch: pytest.MonkeyPatch) -> ArmServer:
     """This process's Azure credential chain and CA trust point at the test server."""
@@ -136,4 +135,3 @@ def azure_environment(server: ArmServer) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
     environment.update(server.identity_environment)
     return environment
-

@@ -79,4 +79,3 @@ def test_a_stopped_cluster_fails_workload_ready_before_any_deployment_is_read(
 
     assert not result.ok
     assert "AKS cluster orders-aks is Succeeded and Stopped" in result.summary
-
