@@ -440,6 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 return
             numbers = key.private_key.public_key().public_numbers()
+            size = (key.private_key.curve.key_size + 7) // 8
+            curve = {"secp256r1": "P-256", "secp384r1": "P-384"}[key.private_key.curve.name]
             now = int(time.time())
             self._send(
                 200,
@@ -447,10 +449,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "key": {
                         "kid": kid,
                         "kty": "EC",
-                        "crv": "P-256",
+                        "crv": curve,
                         "key_ops": ["sign", "verify"],
-                        "x": _b64url(numbers.x.to_bytes(32, "big")),
-                        "y": _b64url(numbers.y.to_bytes(32, "big")),
+                        "x": _b64url(numbers.x.to_bytes(size, "big")),
+                        "y": _b64url(numbers.y.to_bytes(size, "big")),
                     },
                     "attributes": {"enabled": key.enabled, "created": now, "updated": now},
                 },
