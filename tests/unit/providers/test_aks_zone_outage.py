@@ -34,6 +34,14 @@ def outage(mode: str = "auto", zone: str = "a", **extra: Any) -> ZoneOutage:
     return ZoneOutage.model_validate({"type": "zone-outage", "zone": zone, "mode": mode, **extra})
 
 
+def tainted(aks: AksWorld) -> set[str]:
+    return {
+        n["metadata"]["name"]
+        for n in aks.kube.store.list(NODES)
+        if any(t["key"] == TAINT_KEY for t in n["spec"].get("taints") or [])
+    }
+
+
 def run(provider: AksProvider, fault: ZoneOutage) -> dict[str, Any]:
     handler = provider.fault_handler("zone-outage")
     assert handler is not None
@@ -79,6 +87,7 @@ def test_compute_deallocates_the_zone_in_every_pool_with_the_autoscaler_paused(
 
     undo = run(provider, outage("compute", instance_action="deallocate"))
 
+    assert tainted(aks) == set()
     in_zone = aks.layout.nodes_in("1")
     assert {n["pool"] for n in in_zone} == {"system", "orders"}
     assert {aks.power(n) for n in in_zone} == {"deallocated"}
@@ -96,15 +105,18 @@ def test_compute_deallocates_the_zone_in_every_pool_with_the_autoscaler_paused(
     assert sorted(result["autoscalerRestored"]) == ["orders", "system"]
 
 
-def test_auto_is_compute_and_stop_powers_the_instances_off(
+def test_auto_taints_the_zone_nodes_then_powers_their_instances_off(
     provider: AksProvider, aks: AksWorld
 ) -> None:
     undo = run(provider, outage())
 
     assert undo["layer"] == "compute" and undo["action"] == "power-off"
     assert {aks.power(n) for n in aks.layout.nodes_in("1")} == {"stopped"}
+    assert tainted(aks) == {n["name"] for n in aks.layout.nodes_in("1")}
     revert_fresh(aks, undo)
     assert {aks.power(n) for n in aks.layout.nodes} == {"running"}
+    assert tainted(aks) == set()
+    assert not any(n["spec"].get("unschedulable") for n in aks.kube.store.list(NODES))
 
 
 def test_reverting_compute_twice_changes_nothing_the_second_time(
@@ -243,11 +255,7 @@ def test_kubernetes_mode_taints_the_nodes_aks_labels_with_the_region_and_zone(
 ) -> None:
     undo = run(provider, outage("kubernetes"))
 
-    tainted = {
-        n["metadata"]["name"]
-        for n in aks.kube.store.list(NODES)
-        if any(t["key"] == TAINT_KEY for t in n["spec"].get("taints") or [])
-    }
-    assert tainted == {n["name"] for n in aks.layout.nodes_in("1")}
+    assert tainted(aks) == {n["name"] for n in aks.layout.nodes_in("1")}
+    assert {aks.power(n) for n in aks.layout.nodes} == {"running"}
     revert_fresh(aks, undo)
     assert not any(n["spec"].get("taints") for n in aks.kube.store.list(NODES))
