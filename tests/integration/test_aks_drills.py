@@ -36,7 +36,7 @@ from tests.support.arm.platform import NodeLifecycle, TrafficRouting
 from tests.support.arm.server import ArmServer
 from tests.support.arm.world import AksLayout, seed_aks
 from tests.support.dns_server import dns_server
-from tests.support.kube.catalogue import DEPLOYMENTS, NODES
+from tests.support.kube.catalogue import DEPLOYMENTS
 from tests.support.kube.cluster import seed_cluster
 from tests.support.kube.controllers import wait_for
 from tests.support.kube.fixtures import KubeCluster
@@ -174,14 +174,11 @@ def azure_state(server: ArmServer, layout: AksLayout) -> dict[str, Any]:
     } | {"profile": snapshot[layout.profile_id.lower()]["properties"]["endpoints"]}
 
 
-def record(
-    setting: Setting,
-    kube_server: KubeApiServer,
-    kube_config: Path,
-    arm_server: ArmServer,
-    name: str,
-    *args: str,
-) -> Record:
+@contextlib.contextmanager
+def seeded(
+    kube_server: KubeApiServer, kube_config: Path, arm_server: ArmServer
+) -> Iterator[tuple[KubeCluster, AksLayout]]:
+    """A fresh AKS world on both servers, orders running three replicas; reset afterwards."""
     kube_server.reset()
     arm_server.reset()
     kube = KubeCluster(kube_server, kube_config, kube_config.parent / "kubectl-cache")
@@ -190,13 +187,29 @@ def record(
         add_aks_nodes(kube, layout)
         seed_cluster(kube.store, zones=(), velero=False)
         kube.run_controllers(workloads=WorkloadTiming(start_seconds=1.0))
+        wait_for(lambda: _ready(kube) == 3)
+        yield kube, layout
+    finally:
+        kube.close()
+        kube_server.reset()
+        arm_server.reset()
+
+
+def record(
+    setting: Setting,
+    kube_server: KubeApiServer,
+    kube_config: Path,
+    arm_server: ArmServer,
+    name: str,
+    *args: str,
+) -> Record:
+    with seeded(kube_server, kube_config, arm_server) as (kube, layout):
         setting.front.region = LOCATION
         before = azure_state(arm_server, layout)
         with (
             NodeLifecycle(arm_server.world, kube.store) as lifecycle,
             TrafficRouting(arm_server.world, layout.profile_id, setting.front) as routing,
         ):
-            wait_for(lambda: _ready(kube) == 3)
             result = drill(setting, "run", name, "--target", TARGET, *args)
             with contextlib.suppress(TimeoutError):
                 wait_for(lambda: _ready(kube) == 3, timeout=10)
@@ -216,10 +229,6 @@ def record(
             after=azure_state(arm_server, layout),
             ready_after=_ready(kube),
         )
-    finally:
-        kube.close()
-        kube_server.reset()
-        arm_server.reset()
 
 
 def _ready(kube: KubeCluster) -> int:
@@ -274,11 +283,19 @@ def test_zone_outage_powered_off_zone_one_in_every_pool_and_nothing_else(
     ]
 
 
-def test_zone_outage_plan_lists_scale_sets_and_instances(setting: Setting) -> None:
-    """The plan reads a world seeded for it: the same shape the run had."""
-    result = drill(setting, "plan", "zone-outage-orders", "--target", TARGET)
+def test_zone_outage_plan_lists_node_pools_scale_sets_and_instances_and_changes_nothing(
+    setting: Setting, kube_server: KubeApiServer, kube_config: Path, arm_server: ArmServer
+) -> None:
+    with seeded(kube_server, kube_config, arm_server) as (_, layout):
+        before = azure_state(arm_server, layout)
+        result = drill(setting, "plan", "zone-outage-orders", "--target", TARGET)
+        after = azure_state(arm_server, layout)
 
-    assert result.returncode != 0 or "instance" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    for node in layout.nodes_in("1"):
+        assert f"{node['scaleSet']}/{node['instanceId']}" in result.stdout
+    assert after == before
+    assert [m for m, _ in arm_server.requests if m != "GET"] == []
 
 
 # -- region-failover-orders --------------------------------------------------------------
@@ -313,7 +330,3 @@ def test_region_failover_disabled_the_primary_then_gave_the_standby_first_priori
     endpoints = {e["name"]: e["properties"] for e in region_failover.after["profile"]}
     assert endpoints[f"orders-{LOCATION}"]["endpointStatus"] == "Enabled"
     assert endpoints[f"orders-{REGIONS['standby']}"]["priority"] == 1
-
-
-def _nodes(kube: KubeCluster) -> list[str]:
-    return [n["metadata"]["name"] for n in kube.store.list(NODES)]

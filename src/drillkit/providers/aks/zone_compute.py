@@ -44,7 +44,7 @@ class ZoneCompute:
         touched += [
             Touched("scale-set", s, action) for s in sorted({i.scale_set for i in instances})
         ]
-        touched += [Touched("instance", i.label, f"{action} (node {i.node})") for i in instances]
+        touched += [Touched("instance", i.label, f"{action}, node {i.node}") for i in instances]
         return Impact(tuple(touched))
 
     def prepare(self, zone: str, instance_action: str) -> JsonDict:
