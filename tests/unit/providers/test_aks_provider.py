@@ -4,12 +4,16 @@ and the Kubernetes emulator, through the real Azure SDK clients and credential c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from drillkit.errors import PermanentError
 from drillkit.providers.aks import AksProvider
+from drillkit.providers.aks.operations import wait_all
 from drillkit.providers.registry import PROVIDERS
 from drillkit.spec.probes import WorkloadReadyProbe
+from drillkit.spec.targets import Target
 from tests.support.arm.fixtures import AksWorld
 from tests.support.arm.tokens import CALLER_OID, TENANT_ID
 from tests.support.kube.cluster import seed_cluster
@@ -79,3 +83,84 @@ def test_a_stopped_cluster_fails_workload_ready_before_any_deployment_is_read(
 
     assert not result.ok
     assert "AKS cluster orders-aks is Succeeded and Stopped" in result.summary
+
+
+# -- long-running operations and errors ------------------------------------------------------
+
+
+class ShortContext(ProbeContext):
+    """A step with ``seconds`` left."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self.seconds
+
+
+def deallocate(provider: AksProvider, aks: AksWorld) -> Any:
+    node = aks.layout.nodes[0]
+    vms = provider.azure.compute.virtual_machine_scale_set_vms
+    return vms.begin_deallocate(
+        aks.layout.node_resource_group, node["scaleSet"], node["instanceId"]
+    )
+
+
+def test_a_long_operation_is_waited_for_with_progress_in_the_journal(
+    provider: AksProvider, aks: AksWorld
+) -> None:
+    aks.world.operation_polls = 15
+    ctx = ShortContext(60)
+
+    wait_all({"deallocate": deallocate(provider, aks)}, ctx, progress_seconds=0.0)
+
+    assert aks.power(aks.layout.nodes[0]) == "deallocated"
+    waiting = [data for event, data in ctx.notes if event == "azure-operations-waiting"]
+    assert waiting and waiting[0]["pending"] == ["deallocate"]
+    assert ctx.notes[-1][0] == "azure-operations-done"
+
+
+def test_an_operation_past_the_step_deadline_is_given_up_and_said_so(
+    provider: AksProvider, aks: AksWorld
+) -> None:
+    aks.world.operation_polls = 10**9
+    ctx = ShortContext(0.5)
+
+    with pytest.raises(PermanentError) as caught:
+        wait_all({"deallocate it": deallocate(provider, aks)}, ctx)
+
+    assert caught.value.message.startswith(
+        "the step's deadline came before 1 Azure operation(s) finished"
+    )
+    assert ("azure-operations-unfinished", {"operations": ["deallocate it"]}) in ctx.notes
+
+
+def test_a_token_for_another_audience_is_refused_and_the_fix_says_how_to_sign_in(
+    aks: AksWorld,
+) -> None:
+    target = aks.target()
+    target["azure"]["resourceManager"] = aks.server.url.replace("127.0.0.1", "localhost")
+    provider = AksProvider("staging-aks", Target.model_validate(target))
+
+    with pytest.raises(PermanentError) as caught:
+        provider.cluster()
+
+    assert caught.value.message.startswith("Azure answered 401")
+    assert caught.value.fix is not None and "az login" in caught.value.fix
+
+
+def test_no_credential_at_all_is_a_permanent_error_naming_the_chain(
+    aks: AksWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_HEADER", "not-the-header")
+    provider = AksProvider("staging-aks", Target.model_validate(aks.target()))
+
+    with pytest.raises(PermanentError) as caught:
+        provider.cluster()
+
+    assert caught.value.message.startswith(
+        "no Azure credential could read AKS cluster orders-staging/orders-aks: "
+        "DefaultAzureCredential failed to retrieve a token"
+    )
+    assert caught.value.fix is not None and "DefaultAzureCredential" in caught.value.fix
