@@ -36,7 +36,7 @@ from tests.support.arm.platform import NodeLifecycle, TrafficRouting
 from tests.support.arm.server import ArmServer
 from tests.support.arm.world import AksLayout, seed_aks
 from tests.support.dns_server import dns_server
-from tests.support.kube.catalogue import DEPLOYMENTS
+from tests.support.kube.catalogue import DEPLOYMENTS, NODES
 from tests.support.kube.cluster import seed_cluster
 from tests.support.kube.controllers import wait_for
 from tests.support.kube.fixtures import KubeCluster
@@ -330,3 +330,54 @@ def test_region_failover_disabled_the_primary_then_gave_the_standby_first_priori
     endpoints = {e["name"]: e["properties"] for e in region_failover.after["profile"]}
     assert endpoints[f"orders-{LOCATION}"]["endpointStatus"] == "Enabled"
     assert endpoints[f"orders-{REGIONS['standby']}"]["priority"] == 1
+
+
+# -- a run killed mid-outage -------------------------------------------------------------
+
+
+def test_a_run_killed_mid_outage_is_put_back_by_drill_recover_from_its_journal(
+    setting: Setting, kube_server: KubeApiServer, kube_config: Path, arm_server: ArmServer
+) -> None:
+    runs = setting.repo / "reports" / "zone-outage-orders"
+    known = set(runs.iterdir()) if runs.is_dir() else set()
+    with seeded(kube_server, kube_config, arm_server) as (kube, layout):
+        before = azure_state(arm_server, layout)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "drillkit", "run", "zone-outage-orders", "--target", TARGET],
+            cwd=setting.repo,
+            env=setting.environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: _applied(runs, known), timeout=60)
+        finally:
+            process.kill()
+            process.wait(10)
+        down = {n["name"] for n in layout.nodes if arm_server.world.power(_id(n)) != "running"}
+        assert down == {n["name"] for n in layout.nodes_in("1")}
+
+        recovered = drill(setting, "recover", "--target", TARGET)
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+        assert "undone: lose-zone-a/zone-outage" in recovered.stdout
+        assert azure_state(arm_server, layout) == before
+        assert not any(
+            n["spec"].get("unschedulable") or n["spec"].get("taints")
+            for n in kube.store.list(NODES)
+        )
+        again = drill(setting, "recover", str(_applied(runs, known)))
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "nothing to undo" in again.stdout
+
+
+def _applied(runs: Path, known: set[Path]) -> Path | None:
+    """The new run's folder once its journal says the fault is applied."""
+    for folder in set(runs.iterdir()) - known if runs.is_dir() else ():
+        journal = folder / "journal.jsonl"
+        if journal.exists() and '"fault-applied"' in journal.read_text(errors="replace"):
+            return folder
+    return None
+
+
+def _id(node: dict[str, Any]) -> str:
+    return str(node["providerID"]).removeprefix("azure://")
