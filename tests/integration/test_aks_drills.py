@@ -49,6 +49,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "staging-aks"
+UNROUTED = "staging-aks-unrouted"
 LOCATION = REGIONS["primary"]
 
 
@@ -102,7 +103,16 @@ def setting(
         registry = {
             "apiVersion": "drillkit.io/v1",
             "kind": "TargetRegistry",
-            "targets": {TARGET: target},
+            "targets": {
+                TARGET: target,
+                # The same cluster, with no Traffic Manager profile named.
+                UNROUTED: {
+                    **target,
+                    "azure": {
+                        k: v for k, v in target["azure"].items() if k != "trafficManagerProfile"
+                    },
+                },
+            },
         }
         (root / "targets.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
         environment = {
@@ -330,6 +340,19 @@ def test_region_failover_disabled_the_primary_then_gave_the_standby_first_priori
     endpoints = {e["name"]: e["properties"] for e in region_failover.after["profile"]}
     assert endpoints[f"orders-{LOCATION}"]["endpointStatus"] == "Enabled"
     assert endpoints[f"orders-{REGIONS['standby']}"]["priority"] == 1
+
+
+def test_a_region_drill_on_a_target_without_a_profile_is_refused_at_plan_time(
+    setting: Setting, kube_server: KubeApiServer, kube_config: Path, arm_server: ArmServer
+) -> None:
+    with seeded(kube_server, kube_config, arm_server):
+        result = drill(setting, "plan", "region-failover-orders", "--target", UNROUTED)
+
+    assert result.returncode != 0
+    shown = result.stdout + result.stderr
+    assert f"target `{UNROUTED}` names no Traffic Manager profile" in shown
+    assert "add `trafficManagerProfile: NAME`" in shown
+    assert "Traceback" not in shown
 
 
 # -- a run killed mid-outage -------------------------------------------------------------
