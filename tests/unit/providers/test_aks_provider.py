@@ -164,3 +164,18 @@ def test_no_credential_at_all_is_a_permanent_error_naming_the_chain(
         "DefaultAzureCredential failed to retrieve a token"
     )
     assert caught.value.fix is not None and "DefaultAzureCredential" in caught.value.fix
+
+
+def test_the_resource_manager_endpoint_must_be_https(aks: AksWorld) -> None:
+    target = aks.target()
+    target["azure"]["resourceManager"] = "http://management.azure.com"
+
+    with pytest.raises(ValueError, match="resourceManager"):
+        Target.model_validate(target)
+
+
+def test_zone_aliases_may_name_the_azure_zone_or_the_node_label(aks: AksWorld) -> None:
+    target = aks.target(zones={"a": "1", "b": "westeurope-2"})
+    provider = AksProvider("staging-aks", Target.model_validate(target))
+
+    assert (provider.arm_zone("a"), provider.arm_zone("b")) == ("1", "2")
