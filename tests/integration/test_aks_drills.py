@@ -31,10 +31,10 @@ import pytest
 import yaml
 
 from drillkit.engine.journal import JournalEvent, read_journal
+from tests.support.arm.aks_seed import AksLayout, seed_aks
 from tests.support.arm.fixtures import REGIONS, ZONE_ALIASES, add_aks_nodes, azure_environment
 from tests.support.arm.platform import NodeLifecycle, TrafficRouting
 from tests.support.arm.server import ArmServer
-from tests.support.arm.world import AksLayout, seed_aks
 from tests.support.dns_server import dns_server
 from tests.support.kube.catalogue import DEPLOYMENTS, NODES
 from tests.support.kube.cluster import seed_cluster

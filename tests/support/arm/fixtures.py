@@ -21,8 +21,9 @@ import pytest
 if TYPE_CHECKING:
     from drillkit.providers.aks import AksProvider
 
+from tests.support.arm.aks_seed import AksLayout, seed_aks
 from tests.support.arm.server import ArmServer
-from tests.support.arm.world import AksLayout, World, seed_aks
+from tests.support.arm.world import World
 from tests.support.kube.catalogue import NODES
 from tests.support.kube.cluster import node_object
 from tests.support.kube.fixtures import KubeCluster

@@ -15,24 +15,19 @@ state. Every request is recorded (method, path) for tests to assert order.
 
 from __future__ import annotations
 
-import base64
 import json
 import ssl
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.support.arm.tokens import TokenIssuer
+from tests.support.arm.vault import vault_answer
 from tests.support.arm.world import JsonObject, World, public
 
 LISTS = {
@@ -57,14 +52,6 @@ TRANSIENT = {
     "restart": "starting",
     "start": "starting",
 }
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class ArmServer:
@@ -410,89 +397,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if not self._authorized((self.owner.vault_audience,), challenge):
             return
-        parts = [p for p in path.split("/") if p]
-        collection, name, version = parts[0], parts[1], (parts[2] if len(parts) > 2 else "")
-        base = self.owner.url
-        if collection == "keys":
-            key = self.world.keys.get(name)
-            if key is None or (version and version != key.version):
-                self._error(
-                    404,
-                    "KeyNotFound",
-                    f"A key with (name/id) {name} was not found in this key vault.",
-                )
-                return
-            kid = f"{base}/keys/{name}/{key.version}"
-            if method == "POST" and len(parts) == 4 and parts[3] == "sign":
-                if body.get("alg") != "ES256":
-                    self._error(
-                        400, "BadParameter", f"algorithm {body.get('alg')} does not fit the key"
-                    )
-                    return
-                digest = _unb64url(body["value"])
-                from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-
-                der = key.private_key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
-                r, s = decode_dss_signature(der)
-                self._send(
-                    200,
-                    {"kid": kid, "value": _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))},
-                )
-                return
-            numbers = key.private_key.public_key().public_numbers()
-            size = (key.private_key.curve.key_size + 7) // 8
-            curve = {"secp256r1": "P-256", "secp384r1": "P-384"}[key.private_key.curve.name]
-            now = int(time.time())
-            self._send(
-                200,
-                {
-                    "key": {
-                        "kid": kid,
-                        "kty": "EC",
-                        "crv": curve,
-                        "key_ops": ["sign", "verify"],
-                        "x": _b64url(numbers.x.to_bytes(size, "big")),
-                        "y": _b64url(numbers.y.to_bytes(size, "big")),
-                    },
-                    "attributes": {"enabled": key.enabled, "created": now, "updated": now},
-                },
-            )
-            return
-        secret = self.world.secrets.get(name)
-        if secret is None or (version and version != secret.version):
-            self._error(
-                404,
-                "SecretNotFound",
-                f"A secret with (name/id) {name} was not found in this key vault.",
-            )
-            return
-        if not secret.enabled:
-            self._send(
-                403,
-                {
-                    "error": {
-                        "code": "Forbidden",
-                        "message": "Operation get is not allowed on a disabled secret.",
-                        "innererror": {"code": "SecretDisabled"},
-                    }
-                },
-            )
-            return
-        attributes: JsonObject = {
-            "enabled": True,
-            "created": secret.updated,
-            "updated": secret.updated,
-        }
-        if secret.expires is not None:
-            attributes["exp"] = secret.expires
-        answer: JsonObject = {
-            "value": secret.value,
-            "id": f"{base}/secrets/{name}/{secret.version}",
-            "attributes": attributes,
-        }
-        if secret.content_type:
-            answer["contentType"] = secret.content_type
-        self._send(200, answer)
+        status, answer = vault_answer(self.world, self.owner.url, method, path, body)
+        self._send(status, answer)
 
 
 def _type_of(path: str) -> str:
@@ -508,9 +414,3 @@ def _merge(target: JsonObject, patch: JsonObject) -> None:
             _merge(target[key], value)
         else:
             target[key] = value
-
-
-@contextmanager
-def running(folder: Path) -> Iterator[ArmServer]:
-    with ArmServer(folder) as server:
-        yield server

@@ -15,8 +15,8 @@ from drillkit.errors import PermanentError, UserInputError
 from drillkit.providers.aks import AksProvider
 from drillkit.providers.kubernetes.faults import TAINT_KEY
 from drillkit.spec.faults import ZoneOutage
+from tests.support.arm.aks_seed import add_rule
 from tests.support.arm.fixtures import AksWorld
-from tests.support.arm.world import add_rule
 from tests.support.kube.catalogue import NODES
 from tests.support.probe_context import ProbeContext
 
