@@ -176,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path.startswith(("/operations/", "/operationresults/")):
                 self._operation(path)
             elif path.lower().startswith("/subscriptions/"):
-                self._arm(method, path, body)
+                self._arm(method, path, body, query)
             else:
                 self._error(404, "NotFound", f"no route for {path}")
         except Exception as exc:  # pragma: no cover - a server bug shows as a 500, not a hang
@@ -249,20 +249,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- Azure Resource Manager -----------------------------------------------------------
 
-    def _arm(self, method: str, path: str, body: Any) -> None:
+    def _arm(self, method: str, path: str, body: Any, query: dict[str, list[str]]) -> None:
         if not self._authorized((self.owner.url,)):
             return
         lower = path.lower()
         segments = lower.split("/")
         if method == "GET":
             if lower.endswith("/instanceview") and "/virtualmachines/" in lower:
-                self._instance_view(path[: -len("/instanceView")])
+                found = self.world.get(path[: -len("/instanceView")])
+                if found is None:
+                    self._error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
+                else:
+                    self._send(200, _instance_view(found))
                 return
+            expand = "instanceview" in (query.get("$expand") or [""])[0].lower()
             found = self.world.get(path)
             if found is not None:
-                self._send(200, self._shown(found))
+                self._send(200, self._shown(found, expand))
             elif segments[-1] in LISTS:
-                self._send(200, {"value": [self._shown(r) for r in self.world.children(path)]})
+                listed = [self._shown(r, expand) for r in self.world.children(path)]
+                self._send(200, {"value": listed})
             else:
                 self._error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
             return
@@ -279,8 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(405, "MethodNotAllowed", f"{method} {path}")
 
-    def _shown(self, resource: JsonObject) -> JsonObject:
+    def _shown(self, resource: JsonObject, expand: bool = False) -> JsonObject:
         shown = public(resource)
+        if expand and "_power" in resource:
+            shown["properties"] = {**shown["properties"], "instanceView": _instance_view(resource)}
         if resource.get("type") == "Microsoft.Network/networkSecurityGroups":
             rules = [public(r) for r in self.world.children(f"{resource['id']}/securityRules")]
             shown = {**shown, "properties": {**shown["properties"], "securityRules": rules}}
@@ -321,25 +329,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(204)
             return
         self._lro(202, None, lambda: self.world.delete(path))
-
-    def _instance_view(self, path: str) -> None:
-        found = self.world.get(path)
-        if found is None:
-            self._error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
-            return
-        statuses = [
-            {
-                "code": "ProvisioningState/succeeded",
-                "level": "Info",
-                "displayStatus": "Provisioning succeeded",
-            },
-            {
-                "code": f"PowerState/{found['_power']}",
-                "level": "Info",
-                "displayStatus": f"VM {found['_power']}",
-            },
-        ]
-        self._send(200, {"platformUpdateDomain": 0, "platformFaultDomain": 0, "statuses": statuses})
 
     def _instance_action(self, path: str, action: str) -> None:
         found = self.world.get(path)
@@ -414,3 +403,12 @@ def _merge(target: JsonObject, patch: JsonObject) -> None:
             _merge(target[key], value)
         else:
             target[key] = value
+
+
+def _instance_view(instance: JsonObject) -> JsonObject:
+    power = instance["_power"]
+    statuses = [
+        {"code": "ProvisioningState/succeeded", "level": "Info"},
+        {"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"},
+    ]
+    return {"platformUpdateDomain": 0, "platformFaultDomain": 0, "statuses": statuses}

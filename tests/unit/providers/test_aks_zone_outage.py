@@ -150,9 +150,14 @@ def test_the_plan_lists_pools_scale_sets_and_instances(
     handler = provider.fault_handler("zone-outage")
     assert handler is not None
 
+    aks.server.requests.clear()
     impact = handler.impact(outage("compute", instance_action="deallocate"))
 
     assert impact.count("node-pool") == 2
+    # Power states come with the instance listing, not one request per instance.
+    assert aks.server.calls("GET", "/virtualMachines") and not aks.server.calls(
+        "GET", "/instanceView"
+    )
     assert impact.count("scale-set") == 2
     assert {t.name for t in impact.touched if t.kind == "instance"} == {
         f"{n['scaleSet']}/{n['instanceId']}" for n in aks.layout.nodes_in("1")

@@ -113,10 +113,7 @@ class ScaleSets:
         )
         if view is None:
             return "missing"
-        for status in view.statuses or []:
-            if (status.code or "").startswith("PowerState/"):
-                return str(status.code.split("/", 1)[1])
-        return "unknown"
+        return _power_of(view) or "unknown"
 
     def in_zone(self, node_resource_group: str, zone: str) -> list[Instance]:
         """The instances of every node pool scale set in ``zone`` (power state read too)."""
@@ -143,7 +140,8 @@ class ScaleSets:
                     node=(vm.os_profile.computer_name if vm.os_profile else "") or "",
                     zone=zone,
                 )
-                found.append(replace(instance, power=self.power(instance)))
+                power = _power_of(vm.instance_view) or self.power(instance)
+                found.append(replace(instance, power=power))
         return sorted(found, key=lambda i: (i.scale_set, int(i.instance_id)))
 
     def act(self, action: str, instances: list[Instance], ctx: StepContext) -> list[str]:
@@ -187,5 +185,14 @@ class ScaleSets:
 
 
 def _listed(list_call: Any, *args: Any) -> list[Any]:
-    """A paged SDK listing, read to the end (so errors surface inside ``call``)."""
-    return list(list_call(*args))
+    """A paged listing with each instance's view (power state) in it, one call per page
+    rather than one per instance; read to the end, so errors surface inside ``call``."""
+    return list(list_call(*args, expand="instanceView"))
+
+
+def _power_of(view: Any) -> str | None:
+    """``running``, ``deallocated``... from an instance view's ``PowerState/...`` status."""
+    for status in getattr(view, "statuses", None) or []:
+        if (status.code or "").startswith("PowerState/"):
+            return str(status.code.split("/", 1)[1])
+    return None
