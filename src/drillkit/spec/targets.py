@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -127,6 +127,11 @@ class AzureSettings(SpecModel):
     """The Traffic Manager profile a region outage or traffic failover changes."""
     traffic_manager_resource_group: str | None = Field(default=None, min_length=1)
     """The profile's resource group, when not ``resourceGroup``."""
+    key_vaults: list[Annotated[str, Field(pattern=r"^https://[^/\s]+/?$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    """Key Vault URLs (``https://NAME.vault.azure.net``) whose certificates a ``tls`` probe
+    looks up, to add the vault's view (version, enabled, expiry) of the certificate served."""
 
 
 class SandboxSettings(SpecModel):

@@ -96,6 +96,7 @@ class ArmServer:
             self.world.operations.clear()
             self.world.keys.clear()
             self.world.secrets.clear()
+            self.world.certificates.clear()
             self.world.operation_polls = 2
         self.requests.clear()
 
@@ -171,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "/msi/token":
                 self._token(query)
-            elif path.startswith(("/keys/", "/secrets/")):
+            elif path.startswith(("/keys/", "/secrets/", "/certificates")):
                 self._vault(method, parts.path, body)
             elif path.startswith(("/operations/", "/operationresults/")):
                 self._operation(path)

@@ -3,14 +3,17 @@
 The answers follow the Key Vault REST API: ``GET /keys/NAME[/VERSION]`` gives
 the JWK (``crv``, ``x``, ``y``), ``POST /keys/NAME/VERSION/sign`` signs a
 SHA-256 digest and answers the raw ``r || s`` as Key Vault does (not DER),
-``GET /secrets/NAME[/VERSION]`` gives the value with its attributes; a
-disabled secret is refused with 403 ``SecretDisabled``. The server's
+``GET /secrets/NAME[/VERSION]`` gives the value with its attributes (a
+disabled secret is refused with 403 ``SecretDisabled``); ``GET /certificates``
+lists certificates and ``GET /certificates/NAME[/VERSION]`` gives one with its
+DER (``cer``). The server's
 ``_vault`` has already checked the challenge and token.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from typing import Any
 
@@ -18,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
-from tests.support.arm.world import JsonObject, VaultKey, World
+from tests.support.arm.world import JsonObject, VaultCertificate, VaultKey, World
 
 CURVES = {"secp256r1": "P-256", "secp384r1": "P-384"}
 
@@ -41,6 +44,8 @@ def _error(status: int, code: str, message: str, inner: str | None = None) -> tu
 def vault_answer(world: World, base: str, method: str, path: str, body: Any) -> tuple[int, Any]:
     """(status, JSON body) for one Key Vault request."""
     parts = [p for p in path.split("/") if p]
+    if parts[0] == "certificates":
+        return _certificates(world, base, parts[1:])
     collection, name, version = parts[0], parts[1], (parts[2] if len(parts) > 2 else "")
     if collection == "keys":
         key = world.keys.get(name)
@@ -99,3 +104,39 @@ def _sign(key: VaultKey, base: str, body: Any) -> tuple[int, Any]:
     r, s = decode_dss_signature(der)
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return 200, {"kid": f"{base}/keys/{key.name}/{key.version}", "value": _b64url(raw)}
+
+
+def _certificates(world: World, base: str, parts: list[str]) -> tuple[int, Any]:
+    """``GET /certificates`` (the list) and ``GET /certificates/NAME[/VERSION]``."""
+    if not parts:
+        listed = [_certificate(c, base, full=False) for c in world.certificates.values()]
+        return 200, {"value": listed, "nextLink": None}
+    found = world.certificates.get(parts[0])
+    if found is None or (len(parts) > 1 and parts[1] not in ("", found.version)):
+        return _error(
+            404,
+            "CertificateNotFound",
+            f"A certificate with (name/id) {parts[0]} was not found in this key vault.",
+        )
+    return 200, _certificate(found, base, full=True)
+
+
+def _certificate(certificate: VaultCertificate, base: str, *, full: bool) -> JsonObject:
+    attributes = {
+        "enabled": certificate.enabled,
+        "nbf": certificate.not_before,
+        "exp": certificate.expires,
+        "created": certificate.not_before,
+        "updated": certificate.not_before,
+    }
+    answer: JsonObject = {
+        "id": f"{base}/certificates/{certificate.name}"
+        + (f"/{certificate.version}" if full else ""),
+        "x5t": _b64url(hashlib.sha1(certificate.der).digest()),  # the thumbprint Key Vault keeps
+        "attributes": attributes,
+    }
+    if full:
+        answer["cer"] = base64.b64encode(certificate.der).decode()
+        answer["kid"] = f"{base}/keys/{certificate.name}/{certificate.version}"
+        answer["sid"] = f"{base}/secrets/{certificate.name}/{certificate.version}"
+    return answer

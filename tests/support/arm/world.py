@@ -61,6 +61,16 @@ class VaultSecret:
 
 
 @dataclass
+class VaultCertificate:
+    name: str
+    version: str
+    der: bytes
+    enabled: bool = True
+    not_before: int = 0
+    expires: int = 0
+
+
+@dataclass
 class World:
     """Everything the server knows; every access holds ``lock``."""
 
@@ -69,6 +79,8 @@ class World:
     operations: dict[str, Operation] = field(default_factory=dict)
     keys: dict[str, VaultKey] = field(default_factory=dict)
     secrets: dict[str, VaultSecret] = field(default_factory=dict)
+    certificates: dict[str, VaultCertificate] = field(default_factory=dict)
+    """The current version of each certificate, by name."""
     operation_polls: int = 2
     """Status reads an operation stays ``InProgress`` for."""
 
@@ -139,3 +151,24 @@ def add_secret(world: World, name: str, value: str, **facts: Any) -> VaultSecret
     with world.lock:
         world.secrets[name] = secret
     return secret
+
+
+def add_certificate(
+    world: World, name: str, pem: bytes, *, enabled: bool = True
+) -> VaultCertificate:
+    """Import a certificate (PEM) into the vault as the current version of ``name``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert = x509.load_pem_x509_certificate(pem)
+    certificate = VaultCertificate(
+        name,
+        uuid.uuid4().hex,
+        cert.public_bytes(serialization.Encoding.DER),
+        enabled=enabled,
+        not_before=int(cert.not_valid_before_utc.timestamp()),
+        expires=int(cert.not_valid_after_utc.timestamp()),
+    )
+    with world.lock:
+        world.certificates[name] = certificate
+    return certificate

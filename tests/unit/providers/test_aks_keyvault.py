@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import trustme
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -19,12 +21,15 @@ from drillkit.errors import PermanentError, UserInputError
 from drillkit.evidence.signing import sign_bundle
 from drillkit.providers.aks import AksProvider
 from drillkit.providers.aks.keyvault_signer import signer_from_uri
-from drillkit.spec.probes import SecretProbe
+from drillkit.providers.base import ProbeResult
+from drillkit.spec.probes import SecretProbe, TlsProbe
+from drillkit.spec.targets import Target
 from tests.support.arm.fixtures import CLEARED, AksWorld, azure_environment
 from tests.support.arm.server import ArmServer
-from tests.support.arm.world import add_key, add_secret
+from tests.support.arm.world import add_certificate, add_key, add_secret
 from tests.support.evidence_bundle import build_run_folder, run_facts
 from tests.support.probe_context import ProbeContext
+from tests.support.tls_server import TlsServer
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -198,3 +203,109 @@ def drill(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
         timeout=120,
         check=False,
     )
+
+
+# -- tls: Key Vault's view of the certificate served -------------------------------------
+
+NAME = "orders.aks.test"
+
+
+@pytest.fixture
+def vault_provider(aks: AksWorld) -> Iterator[AksProvider]:
+    target = aks.target()
+    target["azure"]["keyVaults"] = [aks.server.url]
+    opened = AksProvider("staging-aks", Target.model_validate(target))
+    opened.open()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[trustme.CA, trustme.LeafCert, int, Path]]:
+    ca = trustme.CA()
+    leaf = ca.issue_cert(NAME)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+    with TlsServer(chain, leaf.private_key_pem.bytes(), tmp_path) as server:
+        yield ca, leaf, server.port, bundle
+
+
+def tls(provider: AksProvider, port: int, bundle: Path) -> ProbeResult:
+    handler = provider.probe_handler("tls")
+    assert handler is not None
+    intent = TlsProbe.model_validate(
+        {
+            "type": "tls",
+            "host": "127.0.0.1",
+            "port": port,
+            "serverName": NAME,
+            "caBundle": str(bundle),
+        }
+    )
+    result: ProbeResult = handler.measure(intent, ProbeContext())
+    return result
+
+
+def test_the_served_certificate_is_found_in_the_vault_with_its_version_and_expiry(
+    vault_provider: AksProvider, aks: AksWorld, served: Any
+) -> None:
+    _, leaf, port, bundle = served
+    stored = add_certificate(aks.world, "orders-tls", leaf.cert_chain_pems[0].bytes())
+
+    result = tls(vault_provider, port, bundle)
+
+    assert result.ok, result.summary
+    view = result.values["keyVault"]
+    assert (view["vault"], view["name"], view["version"]) == (
+        aks.server.url,
+        "orders-tls",
+        stored.version,
+    )
+    assert view["served"] is True and view["enabled"] is True and view["expired"] is False
+    assert view["daysLeft"] > 300
+    listed = aks.server.calls("GET", "/certificates").count("/certificates")
+    tls(vault_provider, port, bundle)
+    # Where the certificate lives is remembered: the next probe reads it, not the list.
+    assert aks.server.calls("GET", "/certificates").count("/certificates") == listed
+
+
+def test_a_served_certificate_the_vault_disabled_fails_the_probe(
+    vault_provider: AksProvider, aks: AksWorld, served: Any
+) -> None:
+    _, leaf, port, bundle = served
+    add_certificate(aks.world, "orders-tls", leaf.cert_chain_pems[0].bytes(), enabled=False)
+
+    result = tls(vault_provider, port, bundle)
+
+    assert not result.ok
+    assert result.summary == (
+        f"the certificate for {NAME} is disabled in Key Vault "
+        f"({aks.server.url}, certificate orders-tls)"
+    )
+
+
+def test_a_renewal_in_the_vault_that_was_never_deployed_is_shown(
+    vault_provider: AksProvider, aks: AksWorld, served: Any
+) -> None:
+    ca, _, port, bundle = served
+    renewed = ca.issue_cert(NAME)
+    add_certificate(aks.world, "orders-tls", renewed.cert_chain_pems[0].bytes())
+
+    result = tls(vault_provider, port, bundle)
+
+    assert result.ok
+    assert result.values["keyVault"]["name"] == "orders-tls"
+    assert result.values["keyVault"]["served"] is False
+
+
+def test_without_key_vaults_the_tls_probe_is_the_generic_one(
+    provider: AksProvider, served: Any
+) -> None:
+    _, _, port, bundle = served
+
+    result = tls(provider, port, bundle)
+
+    assert result.ok and "keyVault" not in result.values

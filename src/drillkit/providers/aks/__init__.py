@@ -34,6 +34,15 @@ class AksProvider(KubernetesProvider):
 
     _azure: AzureClients | None = None
     _cluster: Any = None
+    _certificate_places: dict[str, tuple[str, str] | None] | None = None
+
+    @property
+    def certificate_places(self) -> dict[str, tuple[str, str] | None]:
+        """Served certificate fingerprint -> (Key Vault, certificate name), or None when no
+        vault of the target holds it; kept for the provider's life (see ``keyvault_tls``)."""
+        if self._certificate_places is None:
+            self._certificate_places = {}
+        return self._certificate_places
 
     @property
     def azure_settings(self) -> AzureSettings:
@@ -128,6 +137,7 @@ def _power_code(cluster: Any) -> str | None:
 PROVIDERS.register(AksProvider)
 
 # Handlers register themselves on AksProvider when imported.
+import drillkit.providers.aks.keyvault_tls  # noqa: E402
 import drillkit.providers.aks.node_faults  # noqa: E402
 import drillkit.providers.aks.traffic  # noqa: E402
 import drillkit.providers.aks.zone_faults  # noqa: E402, F401
