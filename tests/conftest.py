@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.spec.repository import DrillRepository
+from tests.support.arm.fixtures import aks, arm_environment, arm_server  # noqa: F401
 from tests.support.kube.fixtures import kube, kube_cluster, kube_config, kube_server  # noqa: F401
 from tests.support.moto_server import aws, moto_server  # noqa: F401
 from tests.support.postgres import PostgresServer, PostgresUnavailable

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -129,6 +129,20 @@ class AzureSettings(SpecModel):
     subscription_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
     resource_group: str = Field(min_length=1)
     cluster: str = Field(min_length=1)
+    resource_manager: str = Field(
+        default="https://management.azure.com", pattern=r"^https://[^/\s]+/?$"
+    )
+    """The Azure Resource Manager endpoint; another cloud's (``https://management.chinacloudapi.cn``,
+    ``https://management.usgovcloudapi.net``) for a sovereign cloud. Tokens are asked for it."""
+    traffic_manager_profile: str | None = Field(default=None, min_length=1)
+    """The Traffic Manager profile a region outage or traffic failover changes."""
+    traffic_manager_resource_group: str | None = Field(default=None, min_length=1)
+    """The profile's resource group, when not ``resourceGroup``."""
+    key_vaults: list[Annotated[str, Field(pattern=r"^https://[^/\s]+/?$")]] = Field(
+        default_factory=list, max_length=20
+    )
+    """Key Vault URLs (``https://NAME.vault.azure.net``) whose certificates a ``tls`` probe
+    looks up, to add the vault's view (version, enabled, expiry) of the certificate served."""
 
 
 class SandboxSettings(SpecModel):
