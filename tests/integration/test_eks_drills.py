@@ -1,25 +1,30 @@
-"""The shipped zone-outage drill, unchanged, on an EKS target: a real ``drill run`` process.
+"""The shipped zone-outage and region-failover drills, unchanged, on an EKS target.
 
-The cluster is the Kubernetes API emulator with its controllers; its AWS side
-(VPC, one subnet per zone, an EC2 instance behind every node, the node group's
-Auto Scaling group) lives in moto, reached over HTTP by the real boto3 the
-provider uses. The emulator's nodes carry the providerIDs of the seeded
-instances, as kubelets on EC2 register them. The drill runs with ``mode:
-auto``, which on eks cuts the zone's subnets off with a deny-all network ACL
-and cordons and taints the zone's nodes; a thread reads moto and the
-emulator while the drill runs, so "the fault happened" is seen on the
-platform, and "it was undone exactly" is checked against what was there
-before. The run signs its evidence with a KMS key in moto, and the evidence
-is verified offline with the exported public key. A second run is killed right
-after its fault is applied, and ``drill recover`` must undo it from the
-journal alone.
+Each drill runs as a real ``drill run`` process in the world of
+``tests/support/eks_world.py``: the Kubernetes API emulator with its
+controllers, its AWS side in moto (VPC, one subnet per zone, an EC2 instance
+behind every node, the node group's Auto Scaling group, the orders name's
+Route 53 failover records and health checks, a KMS signing key), reached over
+HTTP by the real boto3 the provider uses, and the orders service in two
+regions behind a loopback DNS server that answers from moto's records as
+Route 53 would.
+
+``zone-outage-orders`` runs with ``mode: auto``, which on eks cuts the zone's
+subnets off with a deny-all network ACL and cordons and taints the zone's
+nodes. ``region-failover-orders`` takes the primary region out of Route 53
+(its failover record's health check inverted), fails traffic over to the
+standby and proves with the routing probe that users reach us-west-2. A
+thread reads moto and the emulator while a drill runs, so "the fault
+happened" is seen on the platform, and "it was undone exactly" is checked
+against what was there before. Runs sign their evidence with the KMS key, and
+the evidence is verified offline with the exported public key. A zone run is
+killed right after its fault is applied, and ``drill recover`` must undo it
+from the journal alone.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,37 +35,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from drillkit.engine.journal import JournalEvent, read_journal
-from drillkit.providers.eks import RUN_ID_TAG
 from tests.support.aws_seed import (
     REGION,
+    STANDBY,
     SeededAws,
     client,
-    eks_target,
     instance_states,
-    link_nodes,
-    seed_cluster,
+    route53_state,
     subnet_acls,
 )
-from tests.support.dns_server import dns_server
+from tests.support.eks_world import KMS_URI, TARGET, World, eks_world
 from tests.support.kube.catalogue import NODES
 from tests.support.kube.fixtures import KubeCluster
 from tests.support.kube.server import KubeApiServer
-from tests.support.kube.workloads import WorkloadTiming
-from tests.support.moto_kms import digest_signing
 from tests.support.moto_server import MotoServer
-from tests.support.orders_front import OrdersFront
-from tests.support.session import SESSION_VARIABLES
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-TARGET = "staging-eks"
 TAINT_KEY = "drillkit.io/zone-outage"
-KMS_ALIAS = "alias/drillkit-evidence"
-KMS_URI = f"awskms:///{KMS_ALIAS}"
 
 
 @dataclass
@@ -120,40 +114,6 @@ class Outcome:
         return next(e for e in self.events if e.type == event_type)
 
 
-@dataclass
-class World:
-    """The drill repository, its targets.yaml and environment, and the seeded platform."""
-
-    root: Path
-    environment: dict[str, str]
-    kube: KubeCluster
-    seeded: SeededAws
-
-    @property
-    def subnets(self) -> list[str]:
-        return [*self.seeded.subnets.values(), str(self.seeded.other_subnet)]
-
-    def drill(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "drillkit", *args],
-            cwd=self.root,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-
-    def run_acls(self) -> list[str]:
-        found = client("ec2").describe_network_acls(
-            Filters=[{"Name": "tag-key", "Values": [RUN_ID_TAG]}]
-        )["NetworkAcls"]
-        return [a["NetworkAclId"] for a in found]
-
-    def nodes(self) -> dict[str, dict[str, Any]]:
-        return {n["metadata"]["name"]: n["spec"] for n in self.kube.store.list(NODES)}
-
-
 @pytest.fixture(scope="module")
 def world(
     moto_server: MotoServer,
@@ -161,63 +121,8 @@ def world(
     kube_config: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
-    root = tmp_path_factory.mktemp("eks-repo")
-    for folder in ("drills", "probes", "runbooks", "experiments"):
-        shutil.copytree(ROOT / folder, root / folder)
-    with pytest.MonkeyPatch.context() as env:
-        # What the `aws` fixture does, for the whole module: one clean moto account.
-        moto_server.reset()
-        for name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_CONFIG_FILE"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ENDPOINT_URL", moto_server.url)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        kube_server.reset()
-        kube = KubeCluster(kube_server, kube_config, kube_config.parent / "kubectl-cache")
-        try:
-            kube.seed(nodes_per_zone=2)
-            seeded = seed_cluster(instances_per_zone=2)
-            link_nodes(kube.store, seeded)
-            kube.run_controllers(workloads=WorkloadTiming(start_seconds=1.0))
-            with (
-                OrdersFront(
-                    lambda: kube_server.store, root.parent / "eks-tls", region=REGION
-                ) as front,
-                dns_server() as (zone, nameserver),
-            ):
-                zone.set(front.address, "A", front.address)
-                target = eks_target(kube.target_settings()) | {
-                    "variables": {
-                        "orders_url": front.url,
-                        "orders_host": front.address,
-                        "orders_port": "8443",
-                        "dns_server": nameserver,
-                    },
-                }
-                target["regions"] = {"primary": REGION}
-                registry = {
-                    "apiVersion": "drillkit.io/v1",
-                    "kind": "TargetRegistry",
-                    "targets": {TARGET: target},
-                }
-                (root / "targets.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
-                environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-                environment.update({k: os.environ[k] for k in SESSION_VARIABLES})
-                environment.update(
-                    {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "SSL_CERT_FILE": str(front.ca_file)}
-                )
-                environment.pop("SSL_CERT_DIR", None)
-                # Evidence of runs on this target is signed by a KMS key (ECC_NIST_P256).
-                kms = client("kms")
-                key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
-                kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key["KeyMetadata"]["KeyId"])
-                with digest_signing():
-                    yield World(root, environment, kube, seeded)
-        finally:
-            kube.close()
-            kube_server.reset()
+    with eks_world(moto_server, kube_server, kube_config, tmp_path_factory.mktemp("eks-repo")) as w:
+        yield w
 
 
 @pytest.fixture(scope="module")
@@ -231,20 +136,7 @@ def zone_outage(world: World) -> Outcome:
     runs = world.root / "reports" / "zone-outage-orders"
     assert runs.is_dir(), result.stdout + result.stderr
     folder = sorted(runs.iterdir())[-1]
-    exported = world.drill("keys", "export-public", KMS_URI, "-o", "kms.pem")
-    assert exported.returncode == 0, exported.stdout + exported.stderr
-    # The auditor verifies offline: the exported key file, no AWS endpoint or credentials.
-    offline = {**world.environment, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-    offline.pop("AWS_ACCESS_KEY_ID", None)
-    verified = subprocess.run(
-        [sys.executable, "-m", "drillkit", "verify", str(folder), "--key", "kms.pem"],
-        cwd=world.root,
-        env=offline,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    verified = world.verify_offline(folder)
     return Outcome(
         seeded=world.seeded,
         acls_before=acls_before,
@@ -260,67 +152,6 @@ def zone_outage(world: World) -> Outcome:
         signed_by=json.loads((folder / "attestation.intoto.json").read_text())["signatures"][0][
             "keyid"
         ],
-    )
-
-
-@dataclass
-class Crash:
-    """A run killed (SIGKILL) right after its fault was applied, then ``drill recover``."""
-
-    acls_before: dict[str, str]
-    acls_while_dead: dict[str, str]
-    tainted_while_dead: list[str]
-    recovered: subprocess.CompletedProcess[str]
-    again: subprocess.CompletedProcess[str]
-    acls_after: dict[str, str]
-    run_acls_after: list[str]
-    nodes_after: dict[str, dict[str, Any]]
-
-
-@pytest.fixture(scope="module")
-def crashed(world: World, zone_outage: Outcome) -> Crash:
-    """Runs after ``zone_outage`` (on the platform it left as it found it)."""
-    acls_before = subnet_acls(world.subnets)
-    runs = world.root / "reports" / "zone-outage-orders"
-    known = set(runs.iterdir()) if runs.is_dir() else set()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "run", "zone-outage-orders", "--target", TARGET],
-        cwd=world.root,
-        env=world.environment,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    folder: Path | None = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        new = sorted(set(runs.iterdir()) - known) if runs.is_dir() else []
-        if new and (new[0] / "journal.jsonl").exists():
-            folder = new[0]
-            events = read_journal(folder / "journal.jsonl", verify=False).events
-            if any(e.type == "fault-applied" for e in events):
-                break
-        time.sleep(0.05)
-    process.kill()
-    _, stderr = process.communicate(timeout=10)
-    assert folder is not None, stderr.decode()
-    acls_while_dead = subnet_acls(world.subnets)
-    tainted = sorted(
-        name
-        for name, spec in world.nodes().items()
-        if any(t["key"] == TAINT_KEY for t in spec.get("taints") or [])
-    )
-    recovered = world.drill("recover", folder.name)
-    again = world.drill("recover", folder.name)
-    return Crash(
-        acls_before=acls_before,
-        acls_while_dead=acls_while_dead,
-        tainted_while_dead=tainted,
-        recovered=recovered,
-        again=again,
-        acls_after=subnet_acls(world.subnets),
-        run_acls_after=world.run_acls(),
-        nodes_after=world.nodes(),
     )
 
 
@@ -381,6 +212,219 @@ def test_everything_is_as_before_after_the_run(zone_outage: Outcome) -> None:
     for name, spec in zone_outage.nodes_after.items():
         assert not spec.get("unschedulable"), name
         assert not any(t["key"] == TAINT_KEY for t in spec.get("taints") or []), name
+
+
+# -- region-failover-orders: Route 53 moves users to the standby region ----------------
+
+
+class Route53Watcher:
+    """Polls the orders name's health checks in moto while the drill runs; notes every
+    check seen inverted."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = zone
+        self.inverted: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="route53-watcher", daemon=True)
+
+    def __enter__(self) -> Route53Watcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            _, checks = route53_state(self.zone)
+            self.inverted.update(c for c, config in checks.items() if config.get("Inverted"))
+
+
+@dataclass
+class Failover:
+    """One ``region-failover-orders`` run and Route 53 (and DNS) around it."""
+
+    route53_before: tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]
+    answered_before: str | None
+    planned: subprocess.CompletedProcess[str]
+    result: subprocess.CompletedProcess[str]
+    verified: subprocess.CompletedProcess[str]
+    events: list[JournalEvent]
+    inverted: set[str]
+    answers: list[str]
+    """Every address DNS sent a client to while the drill ran, in order."""
+    route53_after: tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]
+    answered_after: str | None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        ended = next(e for e in self.events if e.type == "run-ended")
+        found: dict[str, Any] = ended.data["summary"]
+        return found
+
+
+@pytest.fixture(scope="module")
+def region_failover(world: World) -> Failover:
+    zone = world.route53.zone
+    route53_before = route53_state(zone)
+    answered_before = world.edge.resolve()
+    planned = world.drill("plan", "region-failover-orders", "--target", TARGET)
+    first_answer = len(world.dns.answers)
+    with Route53Watcher(zone) as watcher:
+        # --yes answers the drill's go/no-go checkpoint, as CI does.
+        result = world.drill(
+            "run", "region-failover-orders", "--target", TARGET, "--yes", "--signing-key", KMS_URI
+        )
+    answers = [value for _, values in world.dns.answers[first_answer:] for value in values]
+    runs = world.root / "reports" / "region-failover-orders"
+    assert runs.is_dir(), result.stdout + result.stderr
+    folder = sorted(runs.iterdir())[-1]
+    return Failover(
+        route53_before=route53_before,
+        answered_before=answered_before,
+        planned=planned,
+        result=result,
+        verified=world.verify_offline(folder),
+        events=read_journal(folder / "journal.jsonl").events,
+        inverted=watcher.inverted,
+        answers=answers,
+        route53_after=route53_state(zone),
+        answered_after=world.edge.resolve(),
+    )
+
+
+def test_the_region_failover_plan_lists_the_route53_health_checks_it_inverts(
+    region_failover: Failover, world: World
+) -> None:
+    planned = region_failover.planned
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    blast = planned.stdout.split("Blast radius (what each step touches now):\n", 1)[1]
+    primary_check = world.route53.checks[REGION]
+    assert f"  lose-primary-region: region {REGION} (outage)" in blast.splitlines()
+    assert (
+        f"  lose-primary-region: health-check {primary_check} (invert (forced unhealthy))"
+        in blast.splitlines()
+    )
+    # The runbook's traffic-failover would take the same record out, were it still in.
+    assert (
+        f"  fail-over: health-check {primary_check} (invert (forced unhealthy))"
+        in blast.splitlines()
+    )
+
+
+def test_region_failover_passes_measures_the_rpo_and_its_evidence_verifies(
+    region_failover: Failover,
+) -> None:
+    result = region_failover.result
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = region_failover.summary
+    assert summary["verdict"] == "passed"
+    assert summary["faultsLeftApplied"] == []
+    # The fronts share one store (a synchronously replicated database): nothing is lost,
+    # and the canary really measured that.
+    assert summary["rpoSeconds"] is not None and 0 <= summary["rpoSeconds"] <= 5 * 60
+    assert summary["canaryWritesLost"] == 0
+    acknowledged = [
+        e.data["seq"] for e in region_failover.events if e.type == "canary-write" and e.data["ok"]
+    ]
+    read = next(e for e in region_failover.events if e.type == "canary-read")
+    assert acknowledged and read.data["survivors"] == acknowledged
+    assert {o["name"]: o["met"] for o in summary["objectives"]} == {"rto": True, "rpo": True}
+    assert region_failover.verified.returncode == 0, region_failover.verified.stdout
+
+
+def test_route53_sent_users_to_the_standby_region_during_the_run(
+    region_failover: Failover, world: World
+) -> None:
+    primary, standby = world.fronts[REGION].address, world.fronts[STANDBY].address
+    assert region_failover.answered_before == primary
+    assert region_failover.inverted == {world.route53.checks[REGION]}
+    assert standby in region_failover.answers
+    applied = next(e for e in region_failover.events if e.type == "fault-applied")
+    assert applied.data["result"]["healthChecks"] == [world.route53.checks[REGION]]
+    # The drill's own routing probe resolved the name through DNS and asked the service.
+    routed = next(
+        e
+        for e in region_failover.events
+        if e.type == "probe-result" and e.step == "traffic-on-standby"
+    )
+    assert routed.data["ok"] is True
+    assert routed.data["values"]["records"] == [standby]
+    assert routed.data["values"]["region"] == STANDBY
+
+
+def test_route53_is_byte_for_byte_as_before_after_the_run(
+    region_failover: Failover, world: World
+) -> None:
+    assert region_failover.route53_after == region_failover.route53_before
+    assert region_failover.answered_after == world.fronts[REGION].address
+
+
+# -- a killed zone run and `drill recover` (last: its Lease outlives it) ---------------
+
+
+@dataclass
+class Crash:
+    """A run killed (SIGKILL) right after its fault was applied, then ``drill recover``."""
+
+    acls_before: dict[str, str]
+    acls_while_dead: dict[str, str]
+    tainted_while_dead: list[str]
+    recovered: subprocess.CompletedProcess[str]
+    again: subprocess.CompletedProcess[str]
+    acls_after: dict[str, str]
+    run_acls_after: list[str]
+    nodes_after: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def crashed(world: World, zone_outage: Outcome, region_failover: Failover) -> Crash:
+    """Runs after the other drills (on the platform they left as they found it): the killed
+    run's Lease on the target stays held until it expires (5 minutes), and ``drill recover``
+    does not take it back, so no drill could run on this target after it."""
+    acls_before = subnet_acls(world.subnets)
+    runs = world.root / "reports" / "zone-outage-orders"
+    known = set(runs.iterdir()) if runs.is_dir() else set()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drillkit", "run", "zone-outage-orders", "--target", TARGET],
+        cwd=world.root,
+        env=world.environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    folder: Path | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        new = sorted(set(runs.iterdir()) - known) if runs.is_dir() else []
+        if new and (new[0] / "journal.jsonl").exists():
+            folder = new[0]
+            events = read_journal(folder / "journal.jsonl", verify=False).events
+            if any(e.type == "fault-applied" for e in events):
+                break
+        time.sleep(0.05)
+    process.kill()
+    _, stderr = process.communicate(timeout=10)
+    assert folder is not None, stderr.decode()
+    acls_while_dead = subnet_acls(world.subnets)
+    tainted = sorted(
+        name
+        for name, spec in world.nodes().items()
+        if any(t["key"] == TAINT_KEY for t in spec.get("taints") or [])
+    )
+    recovered = world.drill("recover", folder.name)
+    again = world.drill("recover", folder.name)
+    return Crash(
+        acls_before=acls_before,
+        acls_while_dead=acls_while_dead,
+        tainted_while_dead=tainted,
+        recovered=recovered,
+        again=again,
+        acls_after=subnet_acls(world.subnets),
+        run_acls_after=world.run_acls(),
+        nodes_after=world.nodes(),
+    )
 
 
 def test_a_killed_run_leaves_the_zone_cut_off_and_drill_recover_puts_it_back(

@@ -190,13 +190,16 @@ class SeededRoute53:
     """region -> health check id (failover routing only)."""
 
 
-def seed_route53(routing: str = "failover") -> SeededRoute53:
+def seed_route53(routing: str = "failover", values: dict[str, str] | None = None) -> SeededRoute53:
     """The orders name served from two regions: failover records (PRIMARY in us-east-1 with
     a health check, SECONDARY in us-west-2 with its own) or weighted ones (100 and 50).
+    ``values`` maps a region to the address its record answers (documentation addresses
+    192.0.2.10 and .11 by default).
 
     Real Route 53 evaluates the health checks and answers with the SECONDARY once the
     PRIMARY's check fails; moto's checks always pass and it computes no failover, so tests
-    read the records and health check settings, which is what drillkit changes."""
+    read the records and health check settings, which is what drillkit changes, or ask
+    ``route53_dns``, which answers from them as Route 53 would."""
     route53 = client("route53")
     zone = route53.create_hosted_zone(Name="example.com", CallerReference="drillkit-tests")
     zone_id = zone["HostedZone"]["Id"].removeprefix("/hostedzone/")
@@ -208,7 +211,7 @@ def seed_route53(routing: str = "failover") -> SeededRoute53:
             "Type": "A",
             "TTL": 60,
             "SetIdentifier": region,
-            "ResourceRecords": [{"Value": f"192.0.2.{10 + index}"}],
+            "ResourceRecords": [{"Value": (values or {}).get(region, f"192.0.2.{10 + index}")}],
         }
         if routing == "failover":
             check = route53.create_health_check(

@@ -74,11 +74,21 @@ class _Quiet(DNSLogger):  # type: ignore[misc]
 def dns_server() -> Iterator[tuple[ZoneResolver, str]]:
     """Start a server on 127.0.0.1; yields the resolver and ``"127.0.0.1:port"``."""
     zone = ZoneResolver()
-    udp = DNSServer(zone, port=0, address="127.0.0.1", logger=_Quiet())
+    with serve_dns(zone) as nameserver:
+        yield zone, nameserver
+
+
+@contextmanager
+def serve_dns(resolver: BaseResolver) -> Iterator[str]:
+    """Serve any dnslib resolver on 127.0.0.1 (UDP, and TCP on the same port when free);
+    yields ``"127.0.0.1:port"``."""
+    udp = DNSServer(resolver, port=0, address="127.0.0.1", logger=_Quiet())
     port = udp.server.server_address[1]
     servers = [udp]
     with suppress(OSError):  # TCP on the same port is a bonus; UDP is what the probe uses
-        servers.append(DNSServer(zone, port=port, address="127.0.0.1", tcp=True, logger=_Quiet()))
+        servers.append(
+            DNSServer(resolver, port=port, address="127.0.0.1", tcp=True, logger=_Quiet())
+        )
     threads = [
         threading.Thread(target=server.server.serve_forever, args=(_POLL,), daemon=True)
         for server in servers
@@ -86,7 +96,7 @@ def dns_server() -> Iterator[tuple[ZoneResolver, str]]:
     for thread in threads:
         thread.start()
     try:
-        yield zone, f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}"
     finally:
         for server in servers:
             server.stop()

@@ -22,7 +22,9 @@ exactly as they would on a cluster:
 It serves HTTPS on port 8443 (the port ``probes/orders-tls.yaml`` names) of a
 loopback address other than 127.0.0.1, where the sandbox listens in the same
 test session, with a trustme certificate whose subject alternative name is
-that address, so the address itself can be the target's ``orders_host``. The
+that address, so the address itself can be the target's ``orders_host`` (plus
+``also_names``: the address of an edge that passes connections through, as
+a regional load balancer's certificate names the service's DNS name). The
 CA goes into ``ca_file``: a bundle for ``SSL_CERT_FILE``, so the drill files
 need no ``caBundle``. The leaf is valid for 90 days, like a real ACME
 certificate, so a ``minCertificateDays`` objective has a real figure to meet.
@@ -71,8 +73,10 @@ class OrdersFront:
         region: str,
         namespace: str = "orders",
         deployment: str = "orders-api",
+        also_names: tuple[str, ...] = (),
     ) -> None:
         self.store = store
+        self.also_names = also_names
         self.region = region
         self.namespace = namespace
         self.deployment = deployment
@@ -203,6 +207,7 @@ class OrdersFront:
         now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         leaf = authority.issue_cert(
             self.address,
+            *self.also_names,
             not_before=now - datetime.timedelta(hours=1),
             not_after=now + datetime.timedelta(days=CERTIFICATE_DAYS),
         )
