@@ -529,7 +529,7 @@ def recover(
             err=True,
         )
         sys.exit(result.exit_code)
-    if result.reverted or result.failed or result.repaired_bytes:
+    if result.reverted or result.failed or result.repaired_bytes or result.lock_released:
         # The journal grew: render the reports again and sign the bundle as it now is.
         from drillkit.cli_evidence import recovery_signer, seal
         from drillkit.evidence.no_sign import is_unsigned_run

@@ -47,7 +47,7 @@ from tests.support.aws_seed import (
     subnet_acls,
 )
 from tests.support.eks_world import KMS_URI, TARGET, World, eks_world
-from tests.support.kube.catalogue import NODES
+from tests.support.kube.catalogue import LEASES, NODES
 from tests.support.kube.fixtures import KubeCluster
 from tests.support.kube.server import KubeApiServer
 from tests.support.moto_server import MotoServer
@@ -376,13 +376,14 @@ class Crash:
     acls_after: dict[str, str]
     run_acls_after: list[str]
     nodes_after: dict[str, dict[str, Any]]
+    lease_while_dead: dict[str, Any]
+    lease_after: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def crashed(world: World, zone_outage: Outcome, region_failover: Failover) -> Crash:
-    """Runs after the other drills (on the platform they left as they found it): the killed
-    run's Lease on the target stays held until it expires (5 minutes), and ``drill recover``
-    does not take it back, so no drill could run on this target after it."""
+    """Runs after the other drills (on the platform they left as they found it). The killed
+    run's Lease would hold the target until it expires; ``drill recover`` gives it back."""
     acls_before = subnet_acls(world.subnets)
     runs = world.root / "reports" / "zone-outage-orders"
     known = set(runs.iterdir()) if runs.is_dir() else set()
@@ -413,6 +414,7 @@ def crashed(world: World, zone_outage: Outcome, region_failover: Failover) -> Cr
         for name, spec in world.nodes().items()
         if any(t["key"] == TAINT_KEY for t in spec.get("taints") or [])
     )
+    lease_while_dead = lease_spec(world)
     recovered = world.drill("recover", folder.name)
     again = world.drill("recover", folder.name)
     return Crash(
@@ -424,7 +426,14 @@ def crashed(world: World, zone_outage: Outcome, region_failover: Failover) -> Cr
         acls_after=subnet_acls(world.subnets),
         run_acls_after=world.run_acls(),
         nodes_after=world.nodes(),
+        lease_while_dead=lease_while_dead,
+        lease_after=lease_spec(world),
     )
+
+
+def lease_spec(world: World) -> dict[str, Any]:
+    found = world.kube.store.find(LEASES, "default", f"drillkit-{TARGET}")
+    return dict((found or {}).get("spec") or {})
 
 
 def test_a_killed_run_leaves_the_zone_cut_off_and_drill_recover_puts_it_back(
@@ -445,3 +454,8 @@ def test_a_killed_run_leaves_the_zone_cut_off_and_drill_recover_puts_it_back(
     assert crashed.again.returncode == 0, crashed.again.stdout + crashed.again.stderr
     assert "recovered: 0 fault(s) undone" in crashed.again.stdout
     assert "Traceback" not in crashed.again.stderr
+    # The dead run held the target's Lease; recovery took it back and gave it up, so the
+    # next drill can start at once instead of after the Lease expires.
+    assert crashed.lease_while_dead.get("holderIdentity"), crashed.lease_while_dead
+    assert crashed.lease_after.get("holderIdentity") is None, crashed.lease_after
+    assert "the target lock is free again" in crashed.recovered.stdout

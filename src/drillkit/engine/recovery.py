@@ -29,6 +29,7 @@ from drillkit.engine.measure import pending_faults
 from drillkit.engine.progress import Progress
 from drillkit.engine.undo import REVERT_BUDGET_SECONDS, revert_fault
 from drillkit.errors import DrillError, UserInputError
+from drillkit.providers.base import LockHeld
 from drillkit.providers.registry import ProviderRegistry
 from drillkit.spec.targets import Target
 
@@ -41,6 +42,8 @@ class RecoveryResult:
     reverted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     repaired_bytes: int = 0
+    lock_released: bool = False
+    """The crashed run still held the target's lock and recovery gave it back."""
     damage: str | None = None
     """What is wrong with a journal damaged in its middle; recovery then read the intact
     events before the damage and recorded itself in ``RECOVERY_JOURNAL``."""
@@ -97,6 +100,8 @@ def newest_unfinished(output_dir: Path, target: str) -> Path:
     )
 
 
+RECOVERY_LOCK_SECONDS = 300.0
+"""How long the lock recovery takes back may be held, should recovery itself die."""
 RECOVERY_JOURNAL = "recovery.jsonl"
 """Where ``drill recover`` journals itself when the run's own journal is damaged."""
 
@@ -111,7 +116,7 @@ def recover(run_dir: Path, registry: ProviderRegistry, progress: Progress) -> Re
         intact = read_journal(path).events
     except JournalError:
         intact = None  # a torn tail: resume below repairs it, and says so in the journal
-    if intact is not None and not pending_faults(intact):
+    if intact is not None and not pending_faults(intact) and not holds_lock(intact):
         # Nothing to undo: leave the journal (and a signed bundle over it) untouched.
         progress.message("nothing to undo: every fault of this run is already reverted")
         return result
@@ -155,18 +160,63 @@ def _undo_pending(
     )
     if not pending:
         progress.message("nothing to undo: every fault of this run is already reverted")
-        writer.append("recovery-ended", None, reverted=[], failed=[])
-        return
     target = Target.model_validate(started.data["targetDefinition"])
     provider_cls = registry.get(str(started.data["provider"]))
     provider = provider_cls(str(started.data["target"]), target)
+    run_id = str(started.data["runId"])
+    if not pending and not holds_lock(events):
+        writer.append("recovery-ended", None, reverted=[], failed=[])
+        return
     provider.open()
     try:
+        lock = _take_back_lock(provider, run_id, writer, progress)
         for event in reversed(pending):
-            _revert(event, provider, writer, str(started.data["runId"]), result, progress)
+            _revert(event, provider, writer, run_id, result, progress)
+        if lock is not None:
+            _give_back_lock(lock, writer, progress, result)
     finally:
         provider.close()
     writer.append("recovery-ended", None, reverted=result.reverted, failed=result.failed)
+
+
+def holds_lock(events: list[JournalEvent]) -> bool:
+    """True when the run took the target's lock and its journal never says it gave it back."""
+    taken = any(e.type == "lock-acquired" for e in events)
+    return taken and not any(e.type == "lock-released" for e in events)
+
+
+def _take_back_lock(
+    provider: Any, run_id: str, writer: JournalWriter, progress: Progress
+) -> Any | None:
+    """The crashed run's lock, taken again under its run id (a lock that names this run is
+    its own to take), so no new run starts while recovery undoes; None when another run
+    holds the target now, which recovery reports and leaves alone."""
+    try:
+        lock = provider.acquire_lock(run_id, {"recovery": True}, RECOVERY_LOCK_SECONDS)
+    except LockHeld as held:
+        writer.append("warning", None, message=f"the target lock is not this run's: {held}")
+        progress.warning(f"{held.message}; undoing anyway, the lock stays with its holder")
+        return None
+    except DrillError as exc:
+        writer.append("warning", None, message=f"taking back the target lock failed: {exc}")
+        progress.warning(f"taking back the target lock failed: {exc.message}")
+        return None
+    writer.append("lock-acquired", None, **{**lock.describe(), "recovery": True})
+    return lock
+
+
+def _give_back_lock(
+    lock: Any, writer: JournalWriter, progress: Progress, result: RecoveryResult
+) -> None:
+    try:
+        lock.release()
+    except DrillError as exc:
+        writer.append("warning", None, message=f"releasing the target lock failed: {exc}")
+        progress.warning(f"releasing the target lock failed ({exc.message}); it expires by itself")
+        return
+    writer.append("lock-released", None, recovery=True)
+    result.lock_released = True
+    progress.message("the target lock is free again")
 
 
 def _recover_damaged(
