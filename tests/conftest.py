@@ -7,13 +7,16 @@ The PostgreSQL server is started once per session, only when a test asks for it.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from drillkit.spec.repository import DrillRepository
+from tests.reliability import figures as reliability_figures
 from tests.support.arm.fixtures import aks, arm_environment, arm_server  # noqa: F401
 from tests.support.kube.fixtures import kube, kube_cluster, kube_config, kube_server  # noqa: F401
 from tests.support.moto_server import aws, moto_server  # noqa: F401
@@ -72,24 +75,25 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session", autouse=True)
 def session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A throwaway sandbox folder and signing key for the whole session.
+    """A throwaway sandbox folder, signing key and lock folder for the whole session.
 
     Set in the environment (subprocesses inherit it, see
-    ``tests.support.session``), so no test starts the user's own sandbox or
-    creates their default signing key; every sandbox started is stopped here.
+    ``tests.support.session``), so no test starts the user's own sandbox,
+    creates their default signing key or takes a lock in their state folder,
+    and parallel workers never share a target lock; every sandbox started is
+    stopped here.
     """
-    import os
-
     from drillkit.evidence.key_files import generate_key_file
     from drillkit.sandbox.control import SandboxControl
     from drillkit.sandbox.layout import SandboxLayout
-    from tests.support.session import SANDBOX_DIR, SIGNING_KEY
+    from tests.support.session import LOCK_DIR, SANDBOX_DIR, SIGNING_KEY
 
     root = tmp_path_factory.mktemp("session")
     generate_key_file(root / "signing" / "ed25519.key")
     values = {
         SANDBOX_DIR: str(root / "sandbox"),
         SIGNING_KEY: str(root / "signing" / "ed25519.key"),
+        LOCK_DIR: str(root / "locks"),
     }
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -100,3 +104,44 @@ def session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+# -- the reliability suite's figures, printed once at the end of the run -----------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controlling process makes a folder where each worker leaves its tallies."""
+    if not hasattr(config, "workerinput") and reliability_figures.FIGURES_DIR_ENV not in os.environ:
+        folder = tempfile.mkdtemp(prefix="drillkit-figures-")
+        os.environ[reliability_figures.FIGURES_DIR_ENV] = folder
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    if worker is not None:
+        reliability_figures.save(worker)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per kind of reliability trial, then the totals in the plain ``N passed, N
+    failed`` form that CI logs and people read."""
+    found = reliability_figures.gathered()
+    if not found:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("reliability figures")
+    trials = passed = survived = left = 0
+    for name, figures in sorted(found.items()):
+        write(
+            f"{name:<28} {figures.trials:>6} trials  {figures.passed:>6} passed  "
+            f"{figures.trials - figures.passed:>4} failed  faults survived "
+            f"{figures.faults_survived:>3}  faults left applied {figures.faults_left_applied}"
+        )
+        for note in figures.notes:
+            write(f"    {note}")
+        trials += figures.trials
+        passed += figures.passed
+        survived += figures.faults_survived
+        left += figures.faults_left_applied
+    write(f"reliability: {trials} trials, {survived} faults survived, faults left applied = {left}")
+    write(f"{passed} passed, {trials - passed} failed")

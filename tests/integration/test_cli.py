@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.groups import SANDBOX
 from tests.support.session import SESSION_VARIABLES
+
+pytestmark = SANDBOX  # the sandbox's ports are fixed: one worker runs these in turn
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ("drills", "probes", "runbooks", "experiments")

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.groups import SANDBOX
 from tests.support.session import SESSION_VARIABLES, SIGNING_KEY
+
+pytestmark = SANDBOX  # the sandbox's ports are fixed: one worker runs these in turn
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = """\

@@ -25,7 +25,10 @@ from drillkit.sandbox.desired_state import read_desired
 from drillkit.sandbox.layout import SandboxLayout
 from drillkit.sandbox.processes import sandbox_pids
 from drillkit.sandbox.truth import availability
+from tests.support.groups import SANDBOX
 from tests.support.session import SANDBOX_DIR, SESSION_VARIABLES, SIGNING_KEY
+
+pytestmark = SANDBOX  # the sandbox's ports are fixed: one worker runs these in turn
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,7 +28,10 @@ from drillkit.sandbox.desired_state import read_desired
 from drillkit.sandbox.layout import SandboxLayout
 from tests.reliability.figures import tally
 from tests.reliability.sandbox_repo import drill, make_repository, start, wait_healthy
+from tests.support.groups import SANDBOX
 from tests.support.session import SANDBOX_DIR
+
+pytestmark = SANDBOX  # the sandbox's ports are fixed: one worker runs these in turn
 
 SEED = int(os.environ.get("DRILLKIT_RELIABILITY_SEED", "20261124"))
 TRIALS = {"zone-outage-orders": 10, "region-failover-orders": 10}

@@ -23,7 +23,10 @@ from drillkit.sandbox.secret_store import SandboxSecretStore
 from drillkit.sandbox.topology import NAMESPACE, SECRET
 from tests.reliability.figures import tally
 from tests.reliability.sandbox_repo import drill, make_repository, wait_healthy
+from tests.support.groups import SANDBOX
 from tests.support.session import SANDBOX_DIR
+
+pytestmark = SANDBOX  # the sandbox's ports are fixed: one worker runs these in turn
 
 DRILLS = (("restore-orders",), ("readiness-orders",), ("region-failover-orders", "--yes"))
 
