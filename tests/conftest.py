@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +105,26 @@ def session_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+# -- parallel runs: which modules share a worker (tests/support/groups.py) --------------------
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from tests.support.groups import make_scheduler
+
+    return make_scheduler(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests.support.groups import unlisted_sandbox_modules
+
+    unlisted = unlisted_sandbox_modules(items)
+    if unlisted:
+        raise pytest.UsageError(
+            f"{', '.join(sorted(unlisted))} start the sandbox but are not in "
+            "tests/support/groups.py SANDBOX_MODULES: add them there"
+        )
 
 
 # -- the reliability suite's figures, printed once at the end of the run -----------------------
