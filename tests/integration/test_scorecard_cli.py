@@ -8,15 +8,14 @@ the scorecard must say which is which and exit 1, as a release gate would need.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from drillkit.evidence.key_files import Ed25519FileSigner, generate_key_file
+from tests.support.drill_cli import run_drill
 from tests.support.history_bundles import RunSpec, make_bundle
 
 NOW = "2026-11-24T00:00:00.000000Z"
@@ -27,17 +26,8 @@ SAMPLE = re.compile(
 
 
 def drill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    environment.update({"COLUMNS": "200", "DRILLKIT_NOW": NOW})
-    environment["XDG_DATA_HOME"] = str(cwd / "data-home")
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_drill(
+        *args, cwd=cwd, COLUMNS="200", DRILLKIT_NOW=NOW, XDG_DATA_HOME=str(cwd / "data-home")
     )
 
 

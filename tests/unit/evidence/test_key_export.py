@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from drillkit.cloud_keys import is_key_uri
 from drillkit.evidence.key_files import generate_key_file
+from tests.support.drill_cli import run_drill
 
 
 def drill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_drill(*args, cwd=cwd)
 
 
 def test_key_uris_are_told_from_paths() -> None:

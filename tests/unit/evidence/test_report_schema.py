@@ -4,9 +4,7 @@ report.json files."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, get_args
 
@@ -18,6 +16,7 @@ from drillkit.evidence.report_model import SCHEMA_VERSION, SCHEMA_VERSIONS, Repo
 from drillkit.evidence.report_schema import report_schema, report_schema_text
 from drillkit.spec.schema import SCHEMA_BASE
 from tests.conftest import REAL_REPOSITORY
+from tests.support.drill_cli import run_drill
 from tests.support.report_runs import RUN_KINDS, finished_run
 
 COMMITTED = REAL_REPOSITORY / "schemas" / "report.schema.json"
@@ -31,16 +30,7 @@ def validator() -> Any:
 
 
 def drill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_drill(*args, cwd=cwd)
 
 
 def test_the_committed_report_schema_matches_the_model() -> None:

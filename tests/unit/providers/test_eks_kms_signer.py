@@ -11,9 +11,7 @@ test pins the gap itself, so the day moto fixes it the fixture can go.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from drillkit.errors import UserInputError
 from drillkit.evidence.signing import sign_bundle
 from drillkit.providers.eks.kms_signer import parse_uri
 from tests.support.aws_seed import client
+from tests.support.drill_cli import run_drill
 from tests.support.evidence_bundle import build_run_folder, run_facts
 from tests.support.moto_kms import kms_digest_signing  # noqa: F401
 from tests.support.moto_server import MotoServer
@@ -40,17 +39,7 @@ def create_key(spec: str = "ECC_NIST_P256", alias: str = "alias/drillkit-evidenc
 
 
 def drill(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_drill(*args, cwd=cwd, **env)
 
 
 def test_key_uris_name_the_endpoint_key_and_region() -> None:

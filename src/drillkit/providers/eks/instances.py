@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from drillkit.errors import PermanentError
 from drillkit.providers.base import JsonDict, StepContext
@@ -108,33 +109,49 @@ def _described(provider: EksProvider, instance_ids: list[str], what: str) -> lis
 
 
 def stop(provider: EksProvider, instance_ids: list[str], ctx: StepContext) -> None:
-    if instance_ids:
-        ec2 = provider.client("ec2")
-        provider.call(
-            f"stop instances {', '.join(instance_ids)}",
-            lambda: ec2.stop_instances(InstanceIds=instance_ids, Force=True),
-        )
-        ctx.note("instances-stopped", instances=instance_ids)
+    _act(
+        provider,
+        instance_ids,
+        ctx,
+        "stop",
+        lambda ec2, ids: ec2.stop_instances(InstanceIds=ids, Force=True),
+    )
 
 
 def terminate(provider: EksProvider, instance_ids: list[str], ctx: StepContext) -> None:
-    if instance_ids:
-        ec2 = provider.client("ec2")
-        provider.call(
-            f"terminate instances {', '.join(instance_ids)}",
-            lambda: ec2.terminate_instances(InstanceIds=instance_ids),
-        )
-        ctx.note("instances-terminated", instances=instance_ids)
+    _act(
+        provider,
+        instance_ids,
+        ctx,
+        "terminate",
+        lambda ec2, ids: ec2.terminate_instances(InstanceIds=ids),
+    )
 
 
 def reboot(provider: EksProvider, instance_ids: list[str], ctx: StepContext) -> None:
-    if instance_ids:
-        ec2 = provider.client("ec2")
-        provider.call(
-            f"reboot instances {', '.join(instance_ids)}",
-            lambda: ec2.reboot_instances(InstanceIds=instance_ids),
-        )
-        ctx.note("instances-rebooted", instances=instance_ids)
+    _act(
+        provider,
+        instance_ids,
+        ctx,
+        "reboot",
+        lambda ec2, ids: ec2.reboot_instances(InstanceIds=ids),
+    )
+
+
+def _act(
+    provider: EksProvider,
+    instance_ids: list[str],
+    ctx: StepContext,
+    verb: str,
+    call: Callable[[Any, list[str]], Any],
+) -> None:
+    """One EC2 call on every instance at once, noted in the journal as ``instances-<verb>ed``."""
+    if not instance_ids:
+        return
+    ec2 = provider.client("ec2")
+    provider.call(f"{verb} instances {', '.join(instance_ids)}", lambda: call(ec2, instance_ids))
+    done = {"stop": "stopped", "terminate": "terminated", "reboot": "rebooted"}[verb]
+    ctx.note(f"instances-{done}", instances=instance_ids)
 
 
 def start_stopped(
