@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from tests.support.kube.catalogue import LEASES, NODES
 from tests.support.kube.fixtures import KubeCluster
 from tests.support.kube.server import KubeApiServer
 from tests.support.moto_server import MotoServer
+from tests.support.poller import Poller
 
 pytestmark = pytest.mark.slow
 
@@ -65,33 +65,22 @@ class Seen:
     tainted: set[str] = field(default_factory=set)
 
 
-class Watcher:
+class Watcher(Poller):
     """Polls moto and the emulator from a thread while the drill runs."""
 
     def __init__(self, kube: KubeCluster, seeded: SeededAws) -> None:
+        super().__init__("eks-watcher", interval=0.1)
         self.kube, self.seeded, self.seen = kube, seeded, Seen()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="eks-watcher", daemon=True)
+        self._ec2 = client("ec2")
 
-    def __enter__(self) -> Watcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        ec2 = client("ec2")
-        subnet = self.seeded.subnets["a"]
-        while not self._stop.wait(0.1):
-            answer = ec2.describe_network_acls(
-                Filters=[{"Name": "association.subnet-id", "Values": [subnet]}]
-            )
-            self.seen.zone_a_acls.update(a["NetworkAclId"] for a in answer["NetworkAcls"])
-            for node in self.kube.store.list(NODES):
-                if any(t["key"] == TAINT_KEY for t in node["spec"].get("taints") or []):
-                    self.seen.tainted.add(node["metadata"]["name"])
+    def poll(self) -> None:
+        answer = self._ec2.describe_network_acls(
+            Filters=[{"Name": "association.subnet-id", "Values": [self.seeded.subnets["a"]]}]
+        )
+        self.seen.zone_a_acls.update(a["NetworkAclId"] for a in answer["NetworkAcls"])
+        for node in self.kube.store.list(NODES):
+            if any(t["key"] == TAINT_KEY for t in node["spec"].get("taints") or []):
+                self.seen.tainted.add(node["metadata"]["name"])
 
 
 @dataclass
@@ -217,28 +206,18 @@ def test_everything_is_as_before_after_the_run(zone_outage: Outcome) -> None:
 # -- region-failover-orders: Route 53 moves users to the standby region ----------------
 
 
-class Route53Watcher:
+class Route53Watcher(Poller):
     """Polls the orders name's health checks in moto while the drill runs; notes every
     check seen inverted."""
 
     def __init__(self, zone: str) -> None:
+        super().__init__("route53-watcher", interval=0.1)
         self.zone = zone
         self.inverted: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="route53-watcher", daemon=True)
 
-    def __enter__(self) -> Route53Watcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            _, checks = route53_state(self.zone)
-            self.inverted.update(c for c, config in checks.items() if config.get("Inverted"))
+    def poll(self) -> None:
+        _, checks = route53_state(self.zone)
+        self.inverted.update(c for c, config in checks.items() if config.get("Inverted"))
 
 
 @dataclass

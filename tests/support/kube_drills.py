@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.support.kube.server import KubeApiServer, RecordedRequest
 from tests.support.kube.store import ResourceStore
 from tests.support.kube.workloads import WorkloadTiming
 from tests.support.orders_front import OrdersFront
+from tests.support.poller import Poller
 from tests.support.session import SESSION_VARIABLES, SIGNING_KEY
 from tests.support.velero_cli import install_velero
 
@@ -163,35 +163,25 @@ class Observed:
     namespace_missing: bool = False
 
 
-class Watcher:
+class Watcher(Poller):
     """Polls the store from a thread, so a test sees what a drill really did mid-run."""
 
     def __init__(self, store: ResourceStore) -> None:
+        super().__init__("cluster-watcher")
         self.store = store
         self.seen = Observed()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cluster-watcher", daemon=True)
 
-    def __enter__(self) -> Watcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            with self.store.lock:
-                nodes = self.store.list(NODES)
-                present = self.store.find(NAMESPACES, "", "orders") is not None
-            for node in nodes:
-                name, spec = node["metadata"]["name"], node["spec"]
-                if spec.get("unschedulable"):
-                    self.seen.cordoned.add(name)
-                if any(t["key"] == TAINT_KEY for t in spec.get("taints") or []):
-                    self.seen.tainted.add(name)
-            self.seen.namespace_missing |= not present
+    def poll(self) -> None:
+        with self.store.lock:
+            nodes = self.store.list(NODES)
+            present = self.store.find(NAMESPACES, "", "orders") is not None
+        for node in nodes:
+            name, spec = node["metadata"]["name"], node["spec"]
+            if spec.get("unschedulable"):
+                self.seen.cordoned.add(name)
+            if any(t["key"] == TAINT_KEY for t in spec.get("taints") or []):
+                self.seen.tainted.add(name)
+        self.seen.namespace_missing |= not present
 
 
 def drill(setting: Setting, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

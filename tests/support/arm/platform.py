@@ -15,38 +15,17 @@ so a test knows what happened mid-run and not only what was left after.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Protocol
 
 from tests.support.arm.world import World
 from tests.support.kube.catalogue import NODES
 from tests.support.kube.store import ResourceStore
+from tests.support.poller import Poller
 
 UNREACHABLE = {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}
 
 
-class _Poller:
-    def __init__(self, name: str) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def __enter__(self) -> Any:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.poll()
-
-    def poll(self) -> None:
-        raise NotImplementedError
-
-
-class NodeLifecycle(_Poller):
+class NodeLifecycle(Poller):
     def __init__(self, world: World, store: ResourceStore) -> None:
         super().__init__("node-lifecycle")
         self.world, self.store = world, store
@@ -89,7 +68,7 @@ class Routed(Protocol):
     region: str
 
 
-class TrafficRouting(_Poller):
+class TrafficRouting(Poller):
     def __init__(self, world: World, profile_id: str, front: Routed) -> None:
         super().__init__("traffic-routing")
         self.world, self.profile_id, self.front = world, profile_id, front
