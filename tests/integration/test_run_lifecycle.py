@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from drillkit.engine.journal import read_journal
-from tests.support.lab import TARGET, Lab
+from tests.support.lab import TARGET, Lab, hold_zone_steps
 
-HOLD = """\
-- name: lose-zone-a
-  fault: {type: zone-outage, zone: a}
-- name: recover
-  restore: {type: wait-for-recovery, namespace: orders}
-- name: hold
-  wait: 30s
-"""
+HOLD = hold_zone_steps("30s")
 
 
 @pytest.fixture

@@ -27,16 +27,9 @@ import pytest
 
 from drillkit.engine.journal import read_journal
 from tests.reliability.figures import tally
-from tests.support.lab import TARGET, Lab
+from tests.support.lab import TARGET, Lab, hold_zone_steps
 
-HOLD = """\
-- name: lose-zone-a
-  fault: {type: zone-outage, zone: a}
-- name: recover
-  restore: {type: wait-for-recovery, namespace: orders}
-- name: hold
-  wait: 1s
-"""
+HOLD = hold_zone_steps("1s")
 
 
 @pytest.fixture

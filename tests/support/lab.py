@@ -55,6 +55,16 @@ def drill_yaml(
     )
 
 
+def hold_zone_steps(hold: str) -> str:
+    """Lose zone a, wait for the workload, then hold the outage for ``hold`` (``30s``): the
+    steps of a drill a test can kill, signal or starve mid-outage."""
+    return (
+        "- name: lose-zone-a\n  fault: {type: zone-outage, zone: a}\n"
+        "- name: recover\n  restore: {type: wait-for-recovery, namespace: orders}\n"
+        f"- name: hold\n  wait: {hold}\n"
+    )
+
+
 @dataclass
 class Lab:
     root: Path

@@ -3,7 +3,6 @@ test server, and the undo (in a fresh provider, from the record alone, twice) st
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from drillkit.errors import PermanentError
 from drillkit.providers.aks import AksProvider
 from drillkit.spec.faults import NodeFailure
 from tests.support.arm.fixtures import AksWorld
+from tests.support.fault_steps import apply_journaled, revert_from_record
 from tests.support.kube.catalogue import NODES
 from tests.support.probe_context import ProbeContext
 
@@ -33,25 +33,12 @@ def intent(mode: str, name: str) -> NodeFailure:
 
 
 def run(provider: AksProvider, fault: NodeFailure) -> tuple[dict[str, Any], ProbeContext]:
-    handler = provider.fault_handler("node-failure")
-    assert handler is not None
-    ctx = ProbeContext()
-    undo = handler.prepare(fault, ctx)
-    undo = json.loads(json.dumps(undo))  # what the journal keeps
-    handler.apply(fault, undo, ctx)
-    return undo, ctx
+    return apply_journaled(provider, fault)
 
 
 def revert_fresh(aks: AksWorld, undo: dict[str, Any]) -> dict[str, Any]:
     """Revert as ``drill recover`` does: a new provider, only the journaled record."""
-    fresh = aks.provider()
-    try:
-        handler = fresh.fault_handler("node-failure")
-        assert handler is not None
-        result: dict[str, Any] = handler.revert(undo, ProbeContext())
-        return result
-    finally:
-        fresh.close()
+    return revert_from_record(aks.provider, "node-failure", undo)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from drillkit.providers.aks import AksProvider
 from drillkit.spec.faults import RegionOutage
 from drillkit.spec.restores import TrafficFailover
 from tests.support.arm.fixtures import AksWorld
+from tests.support.fault_steps import apply_journaled, revert_from_record
 from tests.support.probe_context import ProbeContext
 
 
@@ -37,24 +37,14 @@ def endpoints(aks: AksWorld) -> dict[str, dict[str, Any]]:
 
 
 def outage(provider: AksProvider) -> dict[str, Any]:
-    handler = provider.fault_handler("region-outage")
-    assert handler is not None
     fault = RegionOutage.model_validate({"type": "region-outage", "region": "primary"})
-    ctx = ProbeContext()
-    undo: dict[str, Any] = json.loads(json.dumps(handler.prepare(fault, ctx)))
-    handler.apply(fault, undo, ctx)
+    undo, _ = apply_journaled(provider, fault)
     return undo
 
 
 def revert_fresh(aks: AksWorld, undo: dict[str, Any]) -> dict[str, Any]:
-    fresh = aks.provider()
-    try:
-        handler = fresh.fault_handler("region-outage")
-        assert handler is not None
-        result: dict[str, Any] = handler.revert(undo, ProbeContext())
-        return result
-    finally:
-        fresh.close()
+    """Revert as ``drill recover`` does: a new provider, only the journaled record."""
+    return revert_from_record(aks.provider, "region-outage", undo)
 
 
 def failover(provider: AksProvider, **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ group; each undo, from the journaled record in a fresh provider, puts back exact
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from drillkit.providers.kubernetes.faults import TAINT_KEY
 from drillkit.spec.faults import ZoneOutage
 from tests.support.arm.aks_seed import add_rule
 from tests.support.arm.fixtures import AksWorld
+from tests.support.fault_steps import apply_journaled, revert_from_record
 from tests.support.kube.catalogue import NODES
 from tests.support.probe_context import ProbeContext
 
@@ -43,23 +43,13 @@ def tainted(aks: AksWorld) -> set[str]:
 
 
 def run(provider: AksProvider, fault: ZoneOutage) -> dict[str, Any]:
-    handler = provider.fault_handler("zone-outage")
-    assert handler is not None
-    ctx = ProbeContext()
-    undo: dict[str, Any] = json.loads(json.dumps(handler.prepare(fault, ctx)))
-    handler.apply(fault, undo, ctx)
+    undo, _ = apply_journaled(provider, fault)
     return undo
 
 
 def revert_fresh(aks: AksWorld, undo: dict[str, Any]) -> dict[str, Any]:
-    fresh = aks.provider()
-    try:
-        handler = fresh.fault_handler("zone-outage")
-        assert handler is not None
-        result: dict[str, Any] = handler.revert(undo, ProbeContext())
-        return result
-    finally:
-        fresh.close()
+    """Revert as ``drill recover`` does: a new provider, only the journaled record."""
+    return revert_from_record(aks.provider, "zone-outage", undo)
 
 
 def pools(aks: AksWorld) -> dict[str, dict[str, Any]]:
