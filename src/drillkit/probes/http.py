@@ -41,7 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from drillkit import __version__
 from drillkit.probes.client_tls import ClientKey, UnreadableCaBundle, client_key, httpx_verify
+from drillkit.probes.http_wire import NotForWire, ServerBrokeExchange, WirePool
 from drillkit.probes.redaction import causes, excerpt, safe_url, short
 from drillkit.probes.registry import generic_probe
 from drillkit.providers.base import ProbeResult, StepContext
@@ -71,6 +73,9 @@ class HttpProbeHandler:
         self._sessions: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[ClientKey, aiohttp.ClientSession]
         ] = weakref.WeakKeyDictionary()
+        self._pools: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[ClientKey, WirePool]
+        ] = weakref.WeakKeyDictionary()
 
     def measure(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
         try:
@@ -98,6 +103,43 @@ class HttpProbeHandler:
         return _evaluate(intent, answer, time.perf_counter() - started)
 
     async def measure_async(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
+        url = str(intent.url)
+        try:
+            proxied = _environment_proxy(url)[0] is not None
+        except ValueError:  # a URL yarl refuses: the lean client reports it below
+            proxied = False
+        if not proxied:
+            try:
+                return await self._measure_on_wire(intent, url, ctx)
+            except NotForWire:
+                pass  # credentials in the URL, another scheme: the full client below
+        return await self._measure_with_aiohttp(intent, ctx)
+
+    async def _measure_on_wire(self, intent: HttpProbe, url: str, ctx: StepContext) -> ProbeResult:
+        """The sampler's usual case: a plain request on a kept-alive socket (``http_wire``)."""
+        try:
+            pool = self._wire_pool(intent)
+        except UnreadableCaBundle as exc:
+            return _ca_failure(intent, exc)
+        body = None if intent.body is None else intent.body.encode()
+        seconds = _timeout(intent, ctx)
+        started = time.perf_counter()
+        try:
+            response = await pool.request(intent.method, url, intent.headers, body, seconds)
+        except NotForWire:
+            raise
+        except (OSError, TimeoutError, ValueError, ServerBrokeExchange) as exc:
+            elapsed = time.perf_counter() - started
+            return _network_failure(intent, ctx, _describe_wire(intent, exc), elapsed)
+        answer = _Answer(
+            response.status,
+            response.reason,
+            lambda name: _joined(response.header_values(name)),
+            lambda: _decode(response.body, response.charset),
+        )
+        return _evaluate(intent, answer, time.perf_counter() - started)
+
+    async def _measure_with_aiohttp(self, intent: HttpProbe, ctx: StepContext) -> ProbeResult:
         import aiohttp
 
         try:
@@ -142,10 +184,27 @@ class HttpProbeHandler:
 
     async def aclose(self) -> None:
         """Close the pooled connections of the running event loop."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            sessions = self._sessions.pop(asyncio.get_running_loop(), {})
+            sessions = self._sessions.pop(loop, {})
+            pools = self._pools.pop(loop, {})
         for session in sessions.values():
             await session.close()
+        for pool in pools.values():
+            await pool.close()
+
+    def _wire_pool(self, intent: HttpProbe) -> WirePool:
+        key = client_key(intent.tls)
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            pools = self._pools.setdefault(loop, {})
+            pool = pools.get(key)
+            if pool is None:
+                # The very SSL context httpx builds for this setting, as for aiohttp below.
+                context = httpx.create_ssl_context(verify=httpx_verify(key))
+                pool = WirePool(lambda: context, user_agent=f"drillkit/{__version__}")
+                pools[key] = pool
+            return pool
 
     def _client(self, intent: HttpProbe) -> httpx.Client:
         key = client_key(intent.tls)
@@ -358,6 +417,22 @@ def _describe_on_loop(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
         aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError,
     ):
         return f"server broke the HTTP exchange ({short(str(exc))})", "connection"
+    return f"request failed ({type(exc).__name__}: {short(str(exc))})", "connection"
+
+
+def _describe_wire(intent: HttpProbe, exc: Exception) -> tuple[str, str]:
+    """The same words again, for the lean client's errors (``http_wire``)."""
+    if isinstance(exc, TimeoutError):
+        return _timed_out(intent)
+    found = _root_cause(exc)  # before ValueError: certificate errors are ValueErrors too
+    if found is not None:
+        return found
+    if isinstance(exc, ServerBrokeExchange):
+        return f"server broke the HTTP exchange ({short(str(exc))})", "connection"
+    if isinstance(exc, ValueError):
+        return f"invalid URL ({short(str(exc))})", "url"
+    if isinstance(exc, OSError):
+        return f"cannot connect ({short(str(exc))})", "connection"
     return f"request failed ({type(exc).__name__}: {short(str(exc))})", "connection"
 
 
