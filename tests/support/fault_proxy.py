@@ -10,8 +10,21 @@ to it over real sockets and must absorb or report what it does.
 
 Streaming answers (a Kubernetes watch) are passed through chunk by chunk, so
 a watch still wakes on a change. ``injected`` counts what was done, by kind,
-for the suite's figures. Status bodies are shaped as a Kubernetes ``Status``;
-other clients read the status code.
+for the suite's figures.
+
+Status bodies take the upstream's ``flavour``, because a client decides
+whether to retry from the body as much as from the status: a Kubernetes
+``Status``; for AWS what botocore parses for the request's protocol (the
+JSON ``__type`` of KMS, the ``x-amzn-ErrorType`` of EKS, EC2's
+``<Response><Errors>`` and the ``<ErrorResponse>`` of the query and
+REST-XML services), with throttling and unavailable codes botocore's retry
+modes know; for Azure the ARM ``{"error": {"code", "message"}}``.
+
+An HTTPS upstream (the ARM test server) is reached over TLS, trusting
+``upstream_ca``, and the proxy then serves TLS itself with ``server_cert``
+(issued by a CA the clients already trust). Absolute URLs to the upstream in
+the answer's ``Location`` and ``Azure-AsyncOperation`` headers are rewritten
+to the proxy's, so a long-running operation's polls meet the faults too.
 """
 
 from __future__ import annotations
@@ -19,18 +32,27 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:
+    import trustme
+
 FAULTS = ("429", "500", "503", "reset", "stall")
+Flavour = Literal["kubernetes", "aws", "azure"]
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
+_REWRITTEN = {"location", "azure-asyncoperation"}
+_REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 @dataclass
@@ -50,6 +72,11 @@ class _State:
     plan: FaultPlan
     upstream: tuple[str, int]
     chooser: random.Random
+    flavour: Flavour = "kubernetes"
+    upstream_tls: ssl.SSLContext | None = None
+    server_tls: ssl.SSLContext | None = None
+    upstream_base: str = ""
+    own_base: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     injected: Counter[str] = field(default_factory=Counter)
     forwarded: int = 0
@@ -69,22 +96,46 @@ class _State:
 
 
 class FaultProxy:
-    """``with FaultProxy("http://127.0.0.1:PORT", FaultPlan(...)) as proxy: proxy.url``."""
+    """``with FaultProxy("http://127.0.0.1:PORT", FaultPlan(...)) as proxy: proxy.url``.
 
-    def __init__(self, upstream_url: str, plan: FaultPlan | None = None) -> None:
+    For an ``https://`` upstream pass ``upstream_ca`` (the CA file its certificate
+    chains to) and ``server_cert`` (a trustme leaf for 127.0.0.1 the clients trust).
+    """
+
+    def __init__(
+        self,
+        upstream_url: str,
+        plan: FaultPlan | None = None,
+        *,
+        flavour: Flavour = "kubernetes",
+        upstream_ca: Path | None = None,
+        server_cert: trustme.LeafCert | None = None,
+    ) -> None:
         parts = urlsplit(upstream_url)
-        if parts.scheme != "http" or parts.hostname is None or parts.port is None:
-            raise ValueError(f"the proxy forwards to http://HOST:PORT, not {upstream_url!r}")
+        if parts.scheme not in ("http", "https") or parts.hostname is None or parts.port is None:
+            raise ValueError(f"the proxy forwards to http(s)://HOST:PORT, not {upstream_url!r}")
         plan = plan or FaultPlan()
-        self._state = _State(plan, (parts.hostname, parts.port), random.Random(plan.seed))
+        self._state = _State(
+            plan, (parts.hostname, parts.port), random.Random(plan.seed), flavour=flavour
+        )
+        if parts.scheme == "https":
+            if upstream_ca is None or server_cert is None:
+                raise ValueError("an https upstream needs upstream_ca and server_cert")
+            self._state.upstream_tls = ssl.create_default_context(cafile=str(upstream_ca))
+            self._state.server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server_cert.configure_cert(self._state.server_tls)
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = self._state
+        self._state.upstream_base = f"{parts.scheme}://{parts.hostname}:{parts.port}"
+        self._state.own_base = self.url
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        host = host.decode() if isinstance(host, bytes) else host
+        scheme = "https" if self._state.server_tls is not None else "http"
+        return f"{scheme}://{host}:{port}"
 
     @property
     def injected(self) -> Counter[str]:
@@ -94,6 +145,12 @@ class FaultProxy:
     @property
     def forwarded(self) -> int:
         return self._state.forwarded
+
+    def reseed(self, seed: int) -> None:
+        """Start the fault sequence afresh, so one test's faults do not depend on how many
+        calls the tests before it made."""
+        with self._state.lock:
+            self._state.chooser.seed(seed)
 
     def pause_faults(self) -> None:
         """Forward everything (to read the true state after a drill, say)."""
@@ -121,7 +178,18 @@ class _Server(socketserver.ThreadingTCPServer):
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
+    def setup(self) -> None:
+        """The TLS handshake happens here, in the connection's own thread, so a client
+        that never finishes it holds up no one else."""
+        context = self.server.state.server_tls
+        if context is not None:
+            self.request.settimeout(30)
+            self.request = context.wrap_socket(self.request, server_side=True)
+            self.request.settimeout(None)
+        super().setup()
+
     def handle(self) -> None:
+        state = self.server.state
         upstream: http.client.HTTPConnection | None = None
         try:
             while True:
@@ -129,17 +197,22 @@ class _Handler(socketserver.StreamRequestHandler):
                 if request is None:
                     return
                 method, target, headers, body = request
-                fault = self.server.state.choose(urlsplit(target).path)
+                fault = state.choose(urlsplit(target).path)
                 if fault == "reset":
                     _reset(self.connection)
                     return
                 if fault in ("429", "500", "503"):
-                    self._answer_status(int(fault))
+                    self._answer_status(int(fault), headers)
                     continue
                 if fault == "stall":
-                    time.sleep(self.server.state.plan.stall_seconds)
+                    time.sleep(state.plan.stall_seconds)
                 if upstream is None:
-                    upstream = http.client.HTTPConnection(*self.server.state.upstream, timeout=300)
+                    if state.upstream_tls is not None:
+                        upstream = http.client.HTTPSConnection(
+                            *state.upstream, timeout=300, context=state.upstream_tls
+                        )
+                    else:
+                        upstream = http.client.HTTPConnection(*state.upstream, timeout=300)
                 if not self._forward(upstream, method, target, headers, body):
                     return
         except (ConnectionError, TimeoutError, OSError, http.client.HTTPException):
@@ -148,27 +221,10 @@ class _Handler(socketserver.StreamRequestHandler):
             if upstream is not None:
                 upstream.close()
 
-    def _answer_status(self, status: int) -> None:
-        reason = {
-            429: "Too Many Requests",
-            500: "Internal Server Error",
-            503: "Service Unavailable",
-        }
-        body = json.dumps(
-            {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "status": "Failure",
-                "message": f"injected by the fault proxy: {reason[status]}",
-                "reason": "TooManyRequests" if status == 429 else "InternalError",
-                "code": status,
-            }
-        ).encode()
-        head = [
-            f"HTTP/1.1 {status} {reason[status]}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(body)}",
-        ]
+    def _answer_status(self, status: int, headers: list[tuple[str, str]]) -> None:
+        body, extra = status_body(self.server.state.flavour, status, headers)
+        head = [f"HTTP/1.1 {status} {_REASONS[status]}", f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in extra]
         if status in (429, 503):
             head.append("Retry-After: 1")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
@@ -189,7 +245,12 @@ class _Handler(socketserver.StreamRequestHandler):
         upstream.putheader("Content-Length", str(len(body)))
         upstream.endheaders(body)
         response = upstream.getresponse()
-        kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+        state = self.server.state
+        kept = [
+            (k, v.replace(state.upstream_base, state.own_base) if k.lower() in _REWRITTEN else v)
+            for k, v in response.getheaders()
+            if k.lower() not in _HOP_BY_HOP
+        ]
         length = response.getheader("Content-Length")
         chunked = length is None
         head = [f"HTTP/1.1 {response.status} {response.reason}"]
@@ -211,6 +272,74 @@ class _Handler(socketserver.StreamRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         return not response.will_close
+
+
+_AWS_CODES = {429: "ThrottlingException", 500: "InternalFailure", 503: "ServiceUnavailable"}
+_QUERY_CODES = {429: "Throttling", 500: "InternalFailure", 503: "ServiceUnavailable"}
+_EC2_CODES = {429: "RequestLimitExceeded", 500: "InternalError", 503: "Unavailable"}
+_AZURE_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
+_REST_JSON = {"eks", "lambda", "apigateway", "backup"}
+_CREDENTIAL = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+
+
+def status_body(
+    flavour: Flavour, status: int, headers: list[tuple[str, str]]
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body and headers an overloaded ``flavour`` of platform answers ``status`` with.
+
+    AWS is told apart by protocol, as botocore parses it: the service is the
+    signing scope in ``Authorization``, and ``X-Amz-Target`` marks the JSON
+    protocol.
+    """
+    message = f"injected by the fault proxy: {_REASONS[status]}"
+    if flavour == "azure":
+        error = {"error": {"code": _AZURE_CODES[status], "message": message}}
+        return json.dumps(error).encode(), [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("x-ms-request-id", f"fault-{time.monotonic_ns()}"),
+        ]
+    if flavour == "aws":
+        found = {k.lower(): v for k, v in headers}
+        scope = _CREDENTIAL.search(found.get("authorization", ""))
+        service = scope.group(1) if scope else ""
+        request_id = f"fault-{time.monotonic_ns()}"
+        ids = [("x-amzn-RequestId", request_id)]
+        if "x-amz-target" in found:
+            typed = {"__type": _AWS_CODES[status], "message": message}
+            return json.dumps(typed).encode(), [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                *ids,
+            ]
+        if service in _REST_JSON:
+            return json.dumps({"message": message}).encode(), [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", _AWS_CODES[status]),
+                *ids,
+            ]
+        if service == "ec2":
+            xml = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                f"<Code>{_EC2_CODES[status]}</Code><Message>{message}</Message>"
+                f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+            )
+        else:
+            kind = "Sender" if status == 429 else "Receiver"
+            xml = (
+                '<?xml version="1.0"?>\n<ErrorResponse><Error>'
+                f"<Type>{kind}</Type><Code>{_QUERY_CODES[status]}</Code>"
+                f"<Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            )
+        return xml.encode(), [("Content-Type", "text/xml"), *ids]
+    status_object = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": message,
+        "reason": "TooManyRequests" if status == 429 else "InternalError",
+        "code": status,
+    }
+    return json.dumps(status_object).encode(), [("Content-Type", "application/json")]
 
 
 def _read_request(stream: Any) -> tuple[str, str, list[tuple[str, str]], bytes] | None:

@@ -20,6 +20,7 @@ import concurrent.futures
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,9 +58,11 @@ from drillkit.spec.references import ProbeRef
 
 _POLL_SECONDS = 0.02
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 
 LOCK_RETRY_SECONDS = 60.0
+PREFLIGHT_RETRY_SECONDS = 60.0
 """How long transient failures to take (or give back) the target lock are retried."""
 
 
@@ -236,10 +239,16 @@ class Runner:
 
     def _phases(self) -> None:
         self._phase("preflight")
-        self.provider.open()
+        # Preflight only reads the platform, so a busy control plane (429, 503, a reset) is
+        # retried here as in the steps: one throttled read must not cost the drill before
+        # anything was changed.
+        self._preflight_read("open the provider", self.provider.open)
         check_support(self.plan, self.provider)
-        self.journal.append("identity", None, **self.provider.identity())
-        impacts = step_impacts(self.plan, self.provider)
+        identity = self._preflight_read("read the identity", self.provider.identity)
+        self.journal.append("identity", None, **identity)
+        impacts = self._preflight_read(
+            "read what each step touches", lambda: step_impacts(self.plan, self.provider)
+        )
         for item in impacts:
             for impact in item.impacts:
                 self.journal.append(
@@ -295,6 +304,15 @@ class Runner:
         if self._canary is not None:
             self._canary.stop()
             self._canary.finish()
+
+    def _preflight_read(self, what: str, call: Callable[[], T]) -> T:
+        return call_with_journaled_retry(
+            call,
+            journal=self.journal,
+            step=None,
+            what=what,
+            budget_seconds=PREFLIGHT_RETRY_SECONDS,
+        )
 
     def _baseline(self) -> None:
         """The service must be healthy before anything is broken, or the drill proves nothing."""

@@ -72,6 +72,9 @@ class ArmServer:
         self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
         self.port: int = self._http.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
+        self.audiences: list[str] = [self.url]
+        """The audiences ARM tokens may name: this server's address, and the address of a
+        proxy in front of it (a client asks for tokens of the endpoint it is given)."""
         self.vault_audience = f"https://0.0.1:{self.port}"
         """The Key Vault challenge's ``resource``. The SDK insists the vault host is a
         subdomain of it; ``127.0.0.1:PORT`` ends with ``.0.0.1:PORT``, which passes that
@@ -221,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _operation(self, path: str) -> None:
-        if not self._authorized((self.owner.url,)):
+        if not self._authorized(tuple(self.owner.audiences)):
             return
         kind, operation_id = path.strip("/").split("/", 1)
         with self.world.lock:
@@ -251,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- Azure Resource Manager -----------------------------------------------------------
 
     def _arm(self, method: str, path: str, body: Any, query: dict[str, list[str]]) -> None:
-        if not self._authorized((self.owner.url,)):
+        if not self._authorized(tuple(self.owner.audiences)):
             return
         lower = path.lower()
         segments = lower.split("/")

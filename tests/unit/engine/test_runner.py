@@ -490,3 +490,42 @@ def test_a_busy_control_plane_while_taking_the_lock_is_retried(lab: Lab) -> None
     assert [e.data["call"] for e in retries] == ["acquire the target lock"] * 2
     assert result.summary.retries == 2
     assert lab.world["applied"] == {}
+
+
+def test_a_busy_control_plane_during_preflight_is_retried_before_anything_is_changed(
+    lab: Lab,
+) -> None:
+    """Preflight reads the platform (who drillkit is, what each step touches); a throttled
+    read there is retried like a step's, not turned into an aborted drill."""
+    from drillkit.errors import TransientError
+
+    class ThrottledProvider(TestProvider):
+        """Answers 429 to the first read of its identity and 503 to the first open."""
+
+        name = "test-throttled-preflight"
+        inherits_handlers = True
+        refusals = {"open": 1, "identity": 1}
+
+        def _refuse(self, call: str) -> None:
+            if ThrottledProvider.refusals[call]:
+                ThrottledProvider.refusals[call] -= 1
+                raise TransientError(f"429 Too Many Requests to {call}")
+
+        def open(self) -> None:
+            self._refuse("open")
+            super().open()
+
+        def identity(self) -> dict[str, Any]:
+            self._refuse("identity")
+            return super().identity()
+
+    lab.add_drill("zone", ZONE_FAULT + RESTORE)
+    repo = DrillRepository.discover(lab.root)
+    result = runner_for(lab, "zone", provider=ThrottledProvider(TARGET, repo.target(TARGET))).run()
+
+    assert result.summary.verdict == "passed"
+    events = read_journal(result.run_dir / "journal.jsonl").events
+    retries = [e.data["call"] for e in events if e.type == "retry"]
+    assert retries == ["open the provider", "read the identity"]
+    assert result.summary.retries == 2
+    assert lab.world["applied"] == {}
