@@ -62,8 +62,9 @@ T = TypeVar("T")
 
 
 LOCK_RETRY_SECONDS = 60.0
-PREFLIGHT_RETRY_SECONDS = 60.0
 """How long transient failures to take (or give back) the target lock are retried."""
+PREFLIGHT_RETRY_SECONDS = 60.0
+"""How long transient failures of preflight's reads (identity, blast radius) are retried."""
 
 
 @dataclass
