@@ -86,13 +86,15 @@ def test_duplicate_key_in_a_nested_mapping_names_its_field_path() -> None:
     assert "first seen on line 3" in message
 
 
-def test_billion_laughs_is_refused_in_well_under_a_second() -> None:
+def test_billion_laughs_is_refused_before_it_expands() -> None:
     started = time.perf_counter()
     message = refusal(BILLION_LAUGHS)
     elapsed = time.perf_counter() - started
 
     assert "document expands to too many values (alias bomb?)" in message
-    assert elapsed < 1.0
+    # Expanded, it would be a billion values and hours; refused, it takes well under a
+    # second (benchmarks hold speed; this bound only proves it never expanded, under load).
+    assert elapsed < 10.0
 
 
 def test_aliases_within_the_budget_are_expanded() -> None:
