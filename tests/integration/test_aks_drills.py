@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,36 +27,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from drillkit.engine.journal import JournalEvent, read_journal
-from tests.support.arm.aks_seed import AksLayout, seed_aks
-from tests.support.arm.fixtures import REGIONS, ZONE_ALIASES, add_aks_nodes, azure_environment
+from tests.support.arm.aks_seed import AksLayout
+from tests.support.arm.drill_world import (
+    LOCATION,
+    TARGET,
+    UNROUTED,
+    Setting,
+    aks_setting,
+    azure_state,
+    ready_replicas,
+    seeded,
+)
+from tests.support.arm.fixtures import REGIONS
 from tests.support.arm.platform import NodeLifecycle, TrafficRouting
 from tests.support.arm.server import ArmServer
-from tests.support.dns_server import dns_server
-from tests.support.kube.catalogue import DEPLOYMENTS, NODES
-from tests.support.kube.cluster import seed_cluster
+from tests.support.kube.catalogue import NODES
 from tests.support.kube.controllers import wait_for
-from tests.support.kube.fixtures import KubeCluster
 from tests.support.kube.server import KubeApiServer
-from tests.support.kube.workloads import WorkloadTiming
-from tests.support.orders_front import OrdersFront
-from tests.support.session import SESSION_VARIABLES, SIGNING_KEY
+from tests.support.session import SIGNING_KEY
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-TARGET = "staging-aks"
-UNROUTED = "staging-aks-unrouted"
-LOCATION = REGIONS["primary"]
 
-
-@dataclass
-class Setting:
-    repo: Path
-    front: OrdersFront
-    environment: dict[str, str]
+def drill(setting: Setting, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return setting.drill(*args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -68,78 +63,8 @@ def setting(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Setting]:
     root = tmp_path_factory.mktemp("aks-repo")
-    for folder in ("drills", "probes", "runbooks", "experiments"):
-        shutil.copytree(ROOT / folder, root / folder)
-    with (
-        OrdersFront(
-            lambda: kube_server.store, root.parent / f"{root.name}-tls", region=LOCATION
-        ) as front,
-        dns_server() as (zone, nameserver),
-    ):
-        zone.set(front.address, "A", front.address)
-        layout = seed_aks(arm_server.world)  # only to name the cluster; reseeded per run
-        arm_server.reset()
-        target = {
-            "provider": "aks",
-            "tier": "staging",
-            "description": "The Kubernetes emulator and the ARM test server.",
-            "kubernetes": {"kubeconfig": str(kube_config), "context": "emulator"},
-            "azure": {
-                "subscriptionId": layout.subscription,
-                "resourceGroup": layout.resource_group,
-                "cluster": layout.cluster,
-                "resourceManager": arm_server.url,
-                "trafficManagerProfile": layout.traffic_profile,
-            },
-            "zones": ZONE_ALIASES,
-            "regions": REGIONS,
-            "variables": {
-                "orders_url": front.url,
-                "orders_host": front.address,
-                "orders_port": "8443",
-                "dns_server": nameserver,
-            },
-        }
-        registry = {
-            "apiVersion": "drillkit.io/v1",
-            "kind": "TargetRegistry",
-            "targets": {
-                TARGET: target,
-                # The same cluster, with no Traffic Manager profile named.
-                UNROUTED: {
-                    **target,
-                    "azure": {
-                        k: v for k, v in target["azure"].items() if k != "trafficManagerProfile"
-                    },
-                },
-            },
-        }
-        (root / "targets.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
-        environment = {
-            k: v for k, v in azure_environment(arm_server).items() if not k.startswith("DRILLKIT_")
-        }
-        environment.update({k: os.environ[k] for k in SESSION_VARIABLES})
-        environment.update(
-            {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "SSL_CERT_FILE": str(front.ca_file)}
-        )
-        environment.pop("SSL_CERT_DIR", None)
-        yield Setting(root, front, environment)
-
-
-def drill(setting: Setting, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "drillkit", *args],
-            cwd=setting.repo,
-            env=setting.environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        shown = exc.output.decode() if isinstance(exc.output, bytes) else exc.output
-        raise AssertionError(f"drill {' '.join(args)} timed out; it said:\n{shown}") from None
+    with aks_setting(kube_server, kube_config, arm_server, root) as found:
+        yield found
 
 
 @dataclass
@@ -173,38 +98,6 @@ class Record:
         return [e.data for e in self.events if e.type == "provider-call" and e.data["call"] == name]
 
 
-def azure_state(server: ArmServer, layout: AksLayout) -> dict[str, Any]:
-    """What a drill must leave exactly as it found it on the Azure side."""
-    snapshot = server.world.snapshot()
-    keep = ("_power", "properties")
-    return {
-        key: {k: v for k, v in resource.items() if k in keep}
-        for key, resource in snapshot.items()
-        if "/virtualmachines/" in key or "/agentpools/" in key or "/securityrules/" in key
-    } | {"profile": snapshot[layout.profile_id.lower()]["properties"]["endpoints"]}
-
-
-@contextlib.contextmanager
-def seeded(
-    kube_server: KubeApiServer, kube_config: Path, arm_server: ArmServer
-) -> Iterator[tuple[KubeCluster, AksLayout]]:
-    """A fresh AKS world on both servers, orders running three replicas; reset afterwards."""
-    kube_server.reset()
-    arm_server.reset()
-    kube = KubeCluster(kube_server, kube_config, kube_config.parent / "kubectl-cache")
-    try:
-        layout = seed_aks(arm_server.world, location=LOCATION, standby_location=REGIONS["standby"])
-        add_aks_nodes(kube, layout)
-        seed_cluster(kube.store, zones=(), velero=False)
-        kube.run_controllers(workloads=WorkloadTiming(start_seconds=1.0))
-        wait_for(lambda: _ready(kube) == 3)
-        yield kube, layout
-    finally:
-        kube.close()
-        kube_server.reset()
-        arm_server.reset()
-
-
 def record(
     setting: Setting,
     kube_server: KubeApiServer,
@@ -222,7 +115,7 @@ def record(
         ):
             result = drill(setting, "run", name, "--target", TARGET, *args)
             with contextlib.suppress(TimeoutError):
-                wait_for(lambda: _ready(kube) == 3, timeout=10)
+                wait_for(lambda: ready_replicas(kube) == 3, timeout=10)
         runs = setting.repo / "reports" / name
         assert runs.is_dir(), result.stdout + result.stderr
         folder = sorted(runs.iterdir())[-1]
@@ -237,13 +130,8 @@ def record(
             routing=routing,
             before=before,
             after=azure_state(arm_server, layout),
-            ready_after=_ready(kube),
+            ready_after=ready_replicas(kube),
         )
-
-
-def _ready(kube: KubeCluster) -> int:
-    deployment = kube.store.find(DEPLOYMENTS, "orders", "orders-api")
-    return int(((deployment or {}).get("status") or {}).get("readyReplicas") or 0)
 
 
 def assert_passed_and_put_back(outcome: Record) -> None:
