@@ -25,15 +25,32 @@ ROOT = Path(__file__).resolve().parents[2]
 def make_repository(root: Path) -> Path:
     for folder in ("drills", "probes", "runbooks", "experiments"):
         shutil.copytree(ROOT / folder, root / folder)
+    hold_briefly(root)
+    locked = drill(root, "lock")
+    assert locked.returncode == 0, locked.stderr
+    return root
+
+
+def hold_briefly(root: Path, *, warmup: bool = False) -> None:
+    """Shorten the zone-outage drill's 30 s hold to 2 s in the copy at ``root``, as a new
+    version (the caller runs ``drill lock``, as the tool requires of a changed drill).
+
+    With ``warmup``, the region-failover drill's 5 s canary warm-up becomes 1 s too: the
+    crash trials on the cloud setups run it a dozen times and measure recovery, not RPO.
+    """
     zone = root / "drills" / "zone-outage-orders.yaml"
     text = zone.read_text()
     assert "wait: 30s" in text and "version: 1.0.0" in text
     zone.write_text(
         text.replace("wait: 30s", "wait: 2s").replace("version: 1.0.0", "version: 1.0.1")
     )
-    locked = drill(root, "lock")
-    assert locked.returncode == 0, locked.stderr
-    return root
+    if warmup:
+        region = root / "drills" / "region-failover-orders.yaml"
+        text = region.read_text()
+        assert "warmup: 5s" in text and "version: 1.1.0" in text
+        region.write_text(
+            text.replace("warmup: 5s", "warmup: 1s").replace("version: 1.1.0", "version: 1.1.1")
+        )
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -53,17 +70,6 @@ def drill(repo: Path, *args: str, timeout: float = 180) -> subprocess.CompletedP
         text=True,
         timeout=timeout,
         check=False,
-    )
-
-
-def start(repo: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=repo,
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
 
 

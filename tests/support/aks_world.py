@@ -49,9 +49,27 @@ LOCATION = REGIONS["primary"]
 
 @dataclass
 class Setting:
+    """The drill repository, the orders front, and the environment of a ``drill`` process."""
+
     repo: Path
     front: OrdersFront
     environment: dict[str, str]
+
+    def drill(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """``drill ARGS`` in the repository, as an operator runs it."""
+        try:
+            return subprocess.run(
+                [sys.executable, "-m", "drillkit", *args],
+                cwd=self.repo,
+                env=self.environment,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            shown = exc.output.decode() if isinstance(exc.output, bytes) else exc.output
+            raise AssertionError(f"drill {' '.join(args)} timed out; it said:\n{shown}") from None
 
 
 @contextlib.contextmanager
@@ -127,19 +145,7 @@ def aks_setting(
 
 
 def drill(setting: Setting, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "drillkit", *args],
-            cwd=setting.repo,
-            env=setting.environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        shown = exc.output.decode() if isinstance(exc.output, bytes) else exc.output
-        raise AssertionError(f"drill {' '.join(args)} timed out; it said:\n{shown}") from None
+    return setting.drill(*args, timeout=timeout)
 
 
 @dataclass

@@ -117,6 +117,10 @@ class ArmServer:
         self._thread.join(timeout=5)
 
 
+class ClientGone(Exception):
+    """The client closed the connection before sending the whole request body."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -165,12 +169,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            raise ClientGone(f"{len(raw)} of {length} body bytes")
         return json.loads(raw) if raw else None
 
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         path, query = parts.path.rstrip("/") or "/", parse_qs(parts.query)
-        body = self._body()
+        try:
+            body = self._body()
+        except ClientGone:
+            # The client died mid-request (a killed `drill run`): Azure never acts on a
+            # request it did not receive whole, and reading the short body as "no body"
+            # would PUT an empty resource over a real one.
+            self.close_connection = True
+            return
         self.owner.requests.append((method, parts.path))
         try:
             if path == "/msi/token":
