@@ -9,33 +9,22 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.drill_cli import drill_in
 from tests.support.kube.catalogue import PODS
 from tests.support.kube.fixtures import KubeCluster
-from tests.support.session import SESSION_VARIABLES, SIGNING_KEY
+from tests.support.session import SIGNING_KEY
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def drill(repo: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    env.update({k: os.environ[k] for k in SESSION_VARIABLES})
-    env.update({"PYTHONPATH": str(ROOT), "COLUMNS": "200"})
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return drill_in(repo, *args, timeout=timeout)
 
 
 @pytest.fixture

@@ -25,8 +25,9 @@ from drillkit.sandbox.desired_state import read_desired
 from drillkit.sandbox.layout import SandboxLayout
 from drillkit.sandbox.processes import sandbox_pids
 from drillkit.sandbox.truth import availability
+from tests.support.drill_cli import drill_in, session_environment
 from tests.support.groups import SANDBOX
-from tests.support.session import SANDBOX_DIR, SESSION_VARIABLES, SIGNING_KEY
+from tests.support.session import SANDBOX_DIR, SIGNING_KEY
 
 pytestmark = SANDBOX  # the sandbox's ports are fixed: one worker runs these in turn
 
@@ -47,22 +48,11 @@ def layout() -> Iterator[SandboxLayout]:
 
 
 def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    env.update({k: os.environ[k] for k in SESSION_VARIABLES})
-    env.update({"PYTHONPATH": str(ROOT), "COLUMNS": "200"})
-    return env
+    return session_environment()
 
 
 def drill(repo: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=repo,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return drill_in(repo, *args, timeout=timeout)
 
 
 def newest_run(repo: Path, name: str) -> Path:

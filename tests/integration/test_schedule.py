@@ -8,10 +8,8 @@ real kubectl. Uploads go to moto's S3 over HTTP, with Object Lock as S3 models i
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import yaml
 
 from drillkit.evidence.key_files import Ed25519FileSigner, generate_key_file
 from drillkit.spec.targets import TargetRegistry
+from tests.support.drill_cli import drill_in
 from tests.support.history_bundles import RunSpec, make_bundle
 from tests.support.kube.catalogue import CLUSTER_ROLES, CONFIGMAPS, CRONJOBS, ROLES
 from tests.support.kube.fixtures import KubeCluster
@@ -32,17 +31,7 @@ DRILLS = ("pod-kill-orders", "restore-orders", "zone-outage-orders", "readiness-
 
 
 def drill(repo: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    env.update({"PYTHONPATH": str(ROOT), "COLUMNS": "200"})
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return drill_in(repo, *args, timeout=timeout)
 
 
 @pytest.fixture

@@ -8,16 +8,14 @@ else is exactly as shipped.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from drillkit.sandbox.control import SandboxControl
 from drillkit.sandbox.layout import SandboxLayout
-from tests.support.session import SESSION_VARIABLES
+from tests.support.drill_cli import drill_in, session_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,23 +52,11 @@ def hold_briefly(root: Path, *, warmup: bool = False) -> None:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILLKIT_")}
-    env.update({k: os.environ[k] for k in SESSION_VARIABLES})
-    env.update({"PYTHONPATH": str(ROOT), "COLUMNS": "200"})
-    env.update(extra)
-    return env
+    return session_environment(**extra)
 
 
 def drill(repo: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        cwd=repo,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return drill_in(repo, *args, timeout=timeout)
 
 
 def wait_healthy(layout: SandboxLayout, seconds: float = 30) -> None:
