@@ -120,11 +120,14 @@ class WirePool:
         idle = self._idle.get(key)
         while idle:
             connection = idle.pop()
-            if connection.usable:
-                try:
-                    return await self._exchange(connection, key, method, payload, deadline)
-                except _StaleConnection:
-                    continue  # the server closed a kept-alive socket: try a fresh one
+            if not connection.usable:  # closed by the server while it sat idle
+                connection.close()
+                self._all.discard(connection)
+                continue
+            try:
+                return await self._exchange(connection, key, method, payload, deadline)
+            except _StaleConnection:
+                continue  # the server closed a kept-alive socket: try a fresh one
         connection = await self._connect(target, deadline)
         try:
             return await self._exchange(connection, key, method, payload, deadline)
