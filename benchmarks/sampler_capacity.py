@@ -156,6 +156,15 @@ class _TimedJournal(JournalWriter):
         finally:
             self.cpu_ns += time.thread_time_ns() - started
 
+    def append_sample(
+        self, sampler: str, ok: bool, at: float, latency_ms: float | None, summary: str
+    ) -> JournalEvent:
+        started = time.thread_time_ns()
+        try:
+            return super().append_sample(sampler, ok, at, latency_ms, summary)
+        finally:
+            self.cpu_ns += time.thread_time_ns() - started
+
 
 class _HttpxOnLoop(HttpProbeHandler):
     """``--client httpx``: the probe's former event-loop path, httpx's AsyncClient, to compare.
@@ -282,6 +291,12 @@ def _preempted() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
 
 
+def _client_name(client: str) -> str:
+    """What ``--client`` ran: the probe's own event-loop path is the lean client, with
+    aiohttp behind it for proxies and credentials (``aiohttp`` is that option's old name)."""
+    return {"aiohttp": "http probe (lean client)"}.get(client, client)
+
+
 def _report(args: argparse.Namespace, ports: int, run: _Run) -> bool:
     """Print the figures; True when the target is met."""
     samplers = run.group.samplers
@@ -303,8 +318,8 @@ def _report(args: argparse.Namespace, ports: int, run: _Run) -> bool:
     )
     print(
         f"  endpoints {args.endpoints} on {ports} ports, interval {args.interval_ms} ms, "
-        f"{args.seconds:g} s, client {args.client}, warm-up {run.warm_up * 1000:.0f} ms"
-        + (", gc.freeze()" if args.gc_freeze else "")
+        f"{args.seconds:g} s, client {_client_name(args.client)}, "
+        f"warm-up {run.warm_up * 1000:.0f} ms" + (", gc.freeze()" if args.gc_freeze else "")
     )
     print(
         f"  machine            load average {run.load[0]:.2f} before, {run.load[1]:.2f} after; "

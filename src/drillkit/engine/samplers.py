@@ -38,15 +38,7 @@ class SamplerSpec:
 
 def journal_sample(journal: JournalWriter, sampler: str, at: float, result: ProbeResult) -> None:
     """Journal one sample; the one event shape ``measure`` and ``samples`` read, whoever sampled."""
-    journal.append(
-        "sample",
-        None,
-        sampler=sampler,
-        ok=result.ok,
-        at=at,
-        latencyMs=result.latency_ms,
-        summary=result.summary[:200],
-    )
+    journal.append_sample(sampler, result.ok, at, result.latency_ms, result.summary[:200])
 
 
 def failed_sample(exc: Exception) -> ProbeResult:

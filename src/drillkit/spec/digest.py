@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json.encoder
 import math
+from collections.abc import Callable
 from typing import Any
 
 from drillkit.errors import DrillError
@@ -28,6 +29,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 _escape: Any = (
     getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
 )
+escape_json: Callable[[str], str] = _escape
+"""A str as a quoted JSON string, as RFC 8785 writes it (for hand-written canonical forms)."""
 
 
 class CanonicalizationError(DrillError):
@@ -102,6 +105,12 @@ def es_number(value: float) -> str:
         raise _refuse(f"number {value} is not finite")
     if value == 0:
         return "0"
+    shortest = repr(value)
+    if "e" not in shortest:
+        # Without an exponent, repr's digits are ECMAScript's: repr writes plain digits only
+        # for 1e-4 <= |value| < 1e16, inside ECMAScript's plain range (1e-6 .. 1e21); only
+        # an integral value's ".0" differs. Journals write a few such numbers per event.
+        return shortest[:-2] if shortest.endswith(".0") else shortest
     sign = "-" if value < 0 else ""
     # repr gives the shortest digits that round-trip, as ECMAScript requires.
     mantissa, _, exponent_text = repr(abs(value)).partition("e")

@@ -665,3 +665,47 @@ def test_any_events_with_any_json_data_round_trip_and_verify(
         assert path.read_bytes() == b"".join(event.to_json_line() for event in read.events)
         for event in read.events:
             assert event.hash == hashlib.sha256(canonical_json(event.body())).hexdigest()
+
+
+@given(
+    sampler=st.text(max_size=20),
+    ok=st.booleans(),
+    at=st.floats(allow_nan=False, allow_infinity=False),
+    latency=st.none() | st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    summary=st.text(max_size=60),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_sample_written_by_the_fast_path_is_the_line_append_writes(
+    sampler: str, ok: bool, at: float, latency: float | None, summary: str
+) -> None:
+    folder = Path(tempfile.mkdtemp())
+    with JournalWriter(folder / "fast.jsonl", clock=SteppingClock()) as fast:
+        fast.append_sample(sampler, ok, at, latency, summary)
+    with JournalWriter(folder / "general.jsonl", clock=SteppingClock()) as general:
+        general.append(
+            "sample", None, sampler=sampler, ok=ok, at=at, latencyMs=latency, summary=summary
+        )
+    assert (folder / "fast.jsonl").read_bytes() == (folder / "general.jsonl").read_bytes()
+    assert read_journal(folder / "fast.jsonl").events[0].data["sampler"] == sampler
+
+
+@given(
+    seq=st.integers(0, 2**40),
+    mono=st.floats(allow_nan=False, allow_infinity=False),
+    kind=st.text(min_size=1, max_size=20),
+    step=st.none() | st.text(max_size=20),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_written_out_envelope_is_the_canonical_one(
+    seq: int, mono: float, kind: str, step: str | None
+) -> None:
+    from drillkit.engine.journal import _rest_piece, _rest_piece_reference
+
+    time, prev = "2026-11-24T02:50:01.123456Z", "ab" * 32
+    try:
+        expected = _rest_piece_reference(seq, time, mono, kind, step, prev)
+    except DrillError:  # a lone surrogate has no canonical form: both refuse it
+        with pytest.raises(DrillError):
+            _rest_piece(seq, time, mono, kind, step, prev)
+        return
+    assert _rest_piece(seq, time, mono, kind, step, prev) == expected

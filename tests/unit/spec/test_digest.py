@@ -44,6 +44,17 @@ def test_every_finite_double_is_written_as_ecmascript_writes_it(bits: int) -> No
         assert es_number(value) == rfc8785.dumps(value).decode()
 
 
+@given(
+    st.floats(min_value=1e-5, max_value=1e17, allow_nan=False)
+    | st.floats(min_value=-1e17, max_value=-1e-5, allow_nan=False)
+    | st.integers(-(2**53), 2**53).map(float)
+)
+@settings(max_examples=3000, deadline=None)
+def test_numbers_in_the_everyday_range_take_the_fast_path_to_the_same_text(value: float) -> None:
+    # Timestamps, monotonic seconds and latencies: repr's plain digits, ".0" dropped.
+    assert es_number(value) == rfc8785.dumps(value).decode()
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [
