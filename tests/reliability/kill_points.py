@@ -69,13 +69,23 @@ on where the run is: two runs of one drill differ only in these."""
 
 
 def events_of(journal: Path) -> list[str]:
-    """The types of the journal's complete lines, read while the run may still write."""
+    """The types of the journal's complete lines, read while the run may still write.
+
+    A large event (a plan's list of every pod a zone holds) is one ``write``, but a
+    reader racing it can see its bytes arrive in pieces; reading stops at the first line
+    that does not parse yet, and the next look reads it whole."""
     try:
         with journal.open("rb") as handle:
             complete = [line for line in handle if line.endswith(b"\n")]
     except FileNotFoundError:
         return []
-    return [str(json.loads(line).get("type")) for line in complete]
+    types: list[str] = []
+    for line in complete:
+        try:
+            types.append(str(json.loads(line).get("type")))
+        except ValueError:
+            break
+    return types
 
 
 def milestones(types: list[str]) -> int:
