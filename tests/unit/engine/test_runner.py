@@ -348,12 +348,10 @@ rpo:
 
 
 def test_rpo_is_measured_from_the_canary_records_that_survived(lab: Lab) -> None:
-    # The platform loses the last 3 s of writes before the fault: wide enough that a canary
-    # starved for a second on a loaded CI machine still has writes in it to lose.
-    lab.set_config(loseLastSeconds=3.0)
+    lab.set_config(loseLastSeconds=1.0)
     lab.add_drill(
         "loss",
-        "- name: soak\n  wait: 3500ms\n" + ZONE_FAULT + RESTORE,
+        "- name: soak\n  wait: 1500ms\n" + ZONE_FAULT + RESTORE,
         objectives="rto: 2m, rpo: 5s",
         measure=CANARY,
     )
