@@ -699,7 +699,7 @@ def test_a_sample_written_by_the_fast_path_is_the_line_append_writes(
 def test_the_written_out_envelope_is_the_canonical_one(
     seq: int, mono: float, kind: str, step: str | None
 ) -> None:
-    from drillkit.engine.journal import _rest_piece, _rest_piece_reference
+    from drillkit.engine.journal_lines import _rest_piece, _rest_piece_reference
 
     time, prev = "2026-11-24T02:50:01.123456Z", "ab" * 32
     try:
